@@ -1,0 +1,110 @@
+"""Load, merge and validate a run's config against workflow/schemas before any job runs.
+
+The schema (JSON Schema in YAML, one file per stage joined by relative ``$ref``) holds every key's
+description and default; validation fills the defaults and reports every problem by key name.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config that does not satisfy the schema; the message names every offending key."""
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    with open(path) as handle:
+        data = yaml.safe_load(handle)
+    return data if data is not None else {}
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict update, as Snakemake applies ``--configfile`` overlays."""
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(*paths: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Merge config files left to right and validate the result."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        config = merge(config, load_yaml(path))
+    return validate(config, schema_path)
+
+
+def validate(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Return ``config`` with defaults filled in; raise ConfigError naming every bad key."""
+    schema_path = Path(schema_path)
+    schema = load_yaml(schema_path)
+    registry = Registry(retrieve=lambda uri: Resource.from_contents(load_yaml(schema_path.parent / uri)))
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    problems = [_describe(error) for error in validator.iter_errors(config)]
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(sorted(problems)))
+    filled = _fill_defaults(copy.deepcopy(config), schema, schema_path.parent)
+    problems = _semantic_problems(filled)
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+    return filled
+
+
+def _key(path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = _key(error.absolute_path)
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(known))
+        prefix = f"{where}." if error.absolute_path else ""
+        names = ", ".join(f"'{prefix}{name}'" for name in unknown)
+        return f"unknown config key {names} (known here: {', '.join(known)})"
+    return f"config key '{where}': {error.message}"
+
+
+def _resolve(schema: dict[str, Any], directory: Path) -> tuple[dict[str, Any], Path]:
+    if "$ref" not in schema:
+        return schema, directory
+    target = directory / schema["$ref"]
+    return load_yaml(target), target.parent
+
+
+def _fill_defaults(instance: Any, schema: dict[str, Any], directory: Path) -> Any:
+    schema, directory = _resolve(schema, directory)
+    if not isinstance(instance, dict):
+        return instance
+    for name, sub in schema.get("properties", {}).items():
+        if name not in instance and "default" in sub:
+            instance[name] = copy.deepcopy(sub["default"])
+        if name in instance:
+            instance[name] = _fill_defaults(instance[name], sub, directory)
+    return instance
+
+
+def _semantic_problems(config: dict[str, Any]) -> list[str]:
+    """Checks that span several keys, which JSON Schema cannot express."""
+    problems = []
+    t_range = config["analytic"]["t_range"]
+    if t_range["r_min"] > t_range["r_max"]:
+        problems.append(f"config key 'analytic.t_range.r_min': {t_range['r_min']} exceeds "
+                        f"analytic.t_range.r_max = {t_range['r_max']}")
+    return problems

@@ -1,0 +1,28 @@
+# Config validation, paths and the few helpers the rules share. All logic lives in src/pvq.
+import sys
+from pathlib import Path
+
+from pvq.config import validate
+
+
+# Validate before any job runs: defaults filled in place, bad keys named in the error.
+_resolved = validate(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+config.clear()
+config.update(_resolved)
+
+RESULTS = f"results/{config['run_name']}"
+FIGURES = f"{RESULTS}/figures"
+TABLES = f"{RESULTS}/tables"
+LOGS = f"{RESULTS}/logs"
+BENCHMARKS = f"{RESULTS}/benchmarks"
+# Jobs run `python -m pvq` with the interpreter that runs Snakemake (it has pvq installed),
+# whatever PATH the caller had.
+shell.prefix(f"set -euo pipefail; export PATH={Path(sys.executable).parent}:$PATH; ")
+# The software environment every rule runs in (used with --sdm conda).
+CONDA_ENV = "../../environment.yml"
+# Artifacts per results subdirectory; each subdirectory gets a provenance.json recording them.
+STAGE_OUTPUTS = {}
+
+
+def figure_files(name):
+    return [f"{FIGURES}/{name}.pdf", f"{FIGURES}/{name}.png"]
