@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pvq.config import REPO_ROOT
+
 LIBRARIES = (
     "pvq", "numpy", "scipy", "pandas", "matplotlib", "torch", "torchvision", "cvxpy", "clarabel",
     "scs", "pulp", "highspy", "pyscipopt", "scikit-learn", "snakemake",
@@ -27,8 +29,8 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
-def git_commit(repo: str | Path = ".") -> dict[str, Any]:
-    """HEAD commit of ``repo`` and whether the tree had uncommitted changes; None outside git."""
+def git_commit(repo: str | Path = REPO_ROOT) -> dict[str, Any]:
+    """HEAD commit of ``repo`` (the checkout pvq runs from) and whether the tree had uncommitted changes; None outside git."""
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
                               check=True).stdout.strip()
@@ -38,7 +40,7 @@ def git_commit(repo: str | Path = ".") -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
-def provenance(config: dict[str, Any], repo: str | Path = ".") -> dict[str, Any]:
+def provenance(config: dict[str, Any], repo: str | Path = REPO_ROOT) -> dict[str, Any]:
     """The record written beside every stage's artifacts."""
     return {
         "config": config,

@@ -1,0 +1,35 @@
+"""Every table is written three ways: CSV (for code), Markdown (for the README/report), LaTeX (booktabs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pvq.io import write_csv, write_text
+
+SUFFIXES = (".csv", ".md", ".tex")
+
+
+def table_paths(stem: str | Path) -> list[Path]:
+    """The three files of table ``stem`` (a path without suffix)."""
+    return [Path(f"{stem}{suffix}") for suffix in SUFFIXES]
+
+
+def to_markdown(frame: pd.DataFrame, float_format: str = ".1f") -> str:
+    return frame.to_markdown(index=False, floatfmt=float_format) + "\n"
+
+
+def to_latex(frame: pd.DataFrame, caption: str, label: str, float_format: str = "{:.1f}") -> str:
+    """A booktabs tabular inside a table environment."""
+    styler = frame.style.hide(axis="index").format(float_format, subset=frame.select_dtypes("float").columns)
+    return styler.to_latex(hrules=True, caption=caption, label=label, position="t",
+                           position_float="centering")
+
+
+def write_table(frame: pd.DataFrame, stem: str | Path, caption: str, float_format: str = ".1f") -> None:
+    """Write ``stem``.csv (full precision), .md and .tex (rounded to ``float_format``)."""
+    csv, md, tex = table_paths(stem)
+    write_csv(frame, csv)
+    write_text(to_markdown(frame, float_format), md)
+    write_text(to_latex(frame, caption, f"tab:{Path(stem).name}", "{:" + float_format + "}"), tex)
