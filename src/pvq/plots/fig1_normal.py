@@ -45,8 +45,10 @@ def draw(normal, profile, levels):
     right.plot(table["bits"], table["quant_snr_db"], "o-", color=QUANT, label="quantization")
     right.plot(table["bits"], table["prune_snr_db"], "s-", color=PRUNE, label="pruning")
     right.set_xticks(table["bits"])
-    right.set_xticklabels([f"{b}b\n{s:.1%}" for b, s in zip(table["bits"], table["sparsity"])])
     right.invert_xaxis()
-    right.set(xlabel="bits / sparsity", ylabel="SNR (dB)", title="SNR vs compression")
+    right.set(xlabel="bits (quantization)", ylabel="SNR (dB)", title="SNR vs compression")
+    top = right.secondary_xaxis("top")
+    top.set_xticks(table["bits"], [f"{100 * s:.3g}" for s in table["sparsity"]], fontsize=6)
+    top.set_xlabel("sparsity % (pruning)", fontsize=7)
     right.legend(frameon=False)
     return fig
