@@ -11,6 +11,7 @@ configfile: f"{workflow.basedir}/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/analytic.smk"
+include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
 
@@ -19,10 +20,12 @@ TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
     "fig5": figure_files("fig5_t_kurtosis"),
+    "compare": COMPARISON_TABLES,
+    "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig5
+localrules: all, fig1, fig2, fig5, compare, cards
 
 
 rule all:
@@ -45,3 +48,13 @@ rule fig2:
 rule fig5:
     input:
         TARGETS["fig5"],
+
+
+rule compare:
+    input:
+        TARGETS["compare"],
+
+
+rule cards:
+    input:
+        TARGETS["cards"],

@@ -47,3 +47,14 @@ def test_no_partial_files_left(smoke_run):
 def test_rerun_has_nothing_to_do(smoke_run):
     result = snakemake("--cores", "2", "--configfile", str(SMOKE), "-n", workdir=smoke_run.parents[1])
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_published_vs_reproduced_tables_and_cards(smoke_run):
+    fig1 = pd.read_csv(smoke_run / "tables" / "compare_fig1_normal.csv")
+    int4 = fig1[fig1["item"] == "INT4 SNR (dB)"].iloc[0]
+    assert int4["paper"] == 19.1 and 19.1 <= int4["reproduced"] <= 19.3
+    for stem in ("compare_fig1_normal", "compare_fig2_student_t"):
+        assert (smoke_run / "tables" / f"{stem}.md").read_text().startswith("| kind")
+        assert r"\toprule" in (smoke_run / "tables" / f"{stem}.tex").read_text()
+    card = (smoke_run / "cards" / "analytic.md").read_text()
+    assert "Run `smoke`" in card and "2, 4, 8" in card

@@ -14,6 +14,7 @@ COMMANDS = {
     "analytic": "pvq.analytic.cli",
     "plot": "pvq.plots.cli",
     "provenance": "pvq.provenance_cli",
+    "report": "pvq.report.cli",
 }
 
 

@@ -17,12 +17,18 @@ def table_paths(stem: str | Path) -> list[Path]:
 
 
 def to_markdown(frame: pd.DataFrame, float_format: str = ".1f") -> str:
-    return frame.to_markdown(index=False, floatfmt=float_format) + "\n"
+    """Missing values (NaN, None) print as empty cells."""
+    cells = frame.astype(object).where(frame.notna(), None)
+    return cells.to_markdown(index=False, floatfmt=float_format, missingval="") + "\n"
 
 
 def to_latex(frame: pd.DataFrame, caption: str, label: str, float_format: str = "{:.1f}") -> str:
     """A booktabs tabular inside a table environment."""
-    styler = frame.style.hide(axis="index").format(float_format, subset=frame.select_dtypes("float").columns)
+    floats = frame.select_dtypes("float").columns
+    styler = (frame.style.hide(axis="index")
+              .format(na_rep="", escape="latex")
+              .format(float_format, subset=floats, na_rep="")
+              .format_index(escape="latex", axis=1))
     return styler.to_latex(hrules=True, caption=caption, label=label, position="t",
                            position_float="centering")
 

@@ -1,5 +1,6 @@
 # Analytic distributions (paper §3.1-3.3, App. A-B): exact expected errors, Fig. 1, 2, 5.
 ANALYTIC = config["analytic"]
+EXPERIMENTS.append("analytic")
 
 
 rule compute_analytic_normal:

@@ -22,6 +22,8 @@ shell.prefix(f"set -euo pipefail; export PATH={Path(sys.executable).parent}:$PAT
 CONDA_ENV = "../../environment.yml"
 # Artifacts per results subdirectory; each subdirectory gets a provenance.json recording them.
 STAGE_OUTPUTS = {}
+# Experiments that get a quantization card (each stage adds its own).
+EXPERIMENTS = []
 
 
 def figure_files(name):

@@ -1,0 +1,1 @@
+"""The paper, reproduced: published-vs-reproduced comparisons and quantization cards."""

@@ -1,0 +1,72 @@
+"""Quantization cards (Garg et al., "Confounding Tradeoffs for Neural Network Quantization").
+
+One card per experiment, written from its resolved config, states the design choices that confound
+quantization-vs-pruning comparisons: quantizer, what is quantized, bit widths, data and compute
+budget, baseline model, and (for this paper) the pruning side and how storage is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Card = dict[str, list[tuple[str, str]]]
+
+
+def _quantizer(scale: str) -> list[tuple[str, str]]:
+    return [
+        ("uniform / non-uniform", "uniform (integer grid)"),
+        ("symmetric / asymmetric", "symmetric, grid s·i with i in -2^(b-1)..2^(b-1)-1 (zero on the grid)"),
+        ("granularity", "per tensor"),
+        ("static / dynamic", "static"),
+        ("scale", scale),
+    ]
+
+
+def _storage(config: dict[str, Any], extra: str = "") -> list[tuple[str, str]]:
+    baseline = config["baseline_bits"]
+    return [
+        ("baseline", f"FP{baseline}: b-bit quantization is compared with sparsity 1 - b/{baseline}"),
+        ("pruning mask", "not counted (the paper's idealised ratio)" + extra),
+        ("natural zeros of quantization", "not credited to quantization"),
+    ]
+
+
+def analytic_card(config: dict[str, Any]) -> Card:
+    section = config["analytic"]
+    return {
+        "Quantization method": _quantizer(
+            "step minimising the exact expected squared error (global scan + Brent refinement)"),
+        "Pruning method": [("criterion", "magnitude: zero the weights of smallest magnitude"),
+                           ("granularity", "unstructured")],
+        "Quantized operations": [("what", "a random variable, no network: standard normal and "
+                                          "Student's t (nu = 2) truncated to [-r, r]")],
+        "Bit widths": [("compared", ", ".join(str(b) for b in section["bits"]))],
+        "Storage accounting": _storage(config),
+        "Resource complexity": [("data", "none: errors are integrals of the density, computed exactly"),
+                                ("truncation ranges", f"{section['t_range']['num']} values of r from "
+                                 f"{section['t_range']['r_min']} to {section['t_range']['r_max']}")],
+        "Pretrained model": [("model", "none")],
+    }
+
+
+BUILDERS: dict[str, Callable[[dict[str, Any]], Card]] = {
+    "analytic": analytic_card,
+}
+
+
+def render(experiment: str, card: Card, config: dict[str, Any]) -> str:
+    """Markdown: one table per category, as the cards of Garg et al. group their trade-offs."""
+    lines = [f"# Quantization card: {experiment}", "",
+             f"Run `{config['run_name']}`, seed {config['seed']}. Generated from the resolved config.", ""]
+    for category, entries in card.items():
+        lines += [f"## {category}", "", "| design choice | this experiment |", "|---|---|"]
+        lines += [f"| {name} | {value} |" for name, value in entries]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def quantization_card(experiment: str, config: dict[str, Any]) -> str:
+    if experiment not in BUILDERS:
+        raise KeyError(f"no quantization card for experiment {experiment!r}; known: {sorted(BUILDERS)}")
+    return render(experiment, BUILDERS[experiment](config), config)

@@ -1,0 +1,42 @@
+"""Report artifacts: published-vs-reproduced tables and quantization cards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pvq.io import write_text
+from pvq.report import cards, comparisons
+from pvq.tables import write_table
+
+HELP = __doc__
+
+COMPARISONS = {
+    "fig1": ("normal", comparisons.compare_fig1, "Fig. 1 on the normal: published vs reproduced"),
+    "fig2": ("student_t", comparisons.compare_fig2, "Fig. 2 on the truncated t: published vs reproduced"),
+}
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="artifact", required=True)
+    compare = sub.add_parser("compare", help="a published-vs-reproduced table")
+    compare.add_argument("target", choices=sorted(COMPARISONS))
+    compare.add_argument("--input", nargs="+", required=True, help="the reproduced CSV(s)")
+    compare.add_argument("--out", required=True, help="the CSV; .md and .tex are written beside it")
+    card = sub.add_parser("card", help="a quantization card")
+    card.add_argument("experiment", choices=sorted(cards.BUILDERS))
+    card.add_argument("--config-json", required=True, help="the resolved config, as JSON")
+    card.add_argument("--out", required=True)
+
+
+def run(args) -> None:
+    if args.artifact == "compare":
+        _, compare, caption = COMPARISONS[args.target]
+        reproduced = pd.concat([pd.read_csv(path) for path in args.input], ignore_index=True)
+        table = compare(reproduced)
+        write_table(table, Path(args.out).with_suffix(""), caption, float_format=".2f")
+        print(table.to_string(index=False))
+    else:
+        write_text(cards.quantization_card(args.experiment, json.loads(args.config_json)), args.out)

@@ -1,0 +1,63 @@
+# The paper, reproduced: published-vs-reproduced tables and quantization cards.
+import json
+
+
+rule compare_fig1:
+    input:
+        normal=rules.compute_analytic_normal.output.table,
+    output:
+        csv=report(f"{TABLES}/compare_fig1_normal.csv", caption="../report/compare_fig1_normal.rst",
+                   category="Published vs reproduced"),
+        md=f"{TABLES}/compare_fig1_normal.md",
+        tex=f"{TABLES}/compare_fig1_normal.tex",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/report/compare_fig1.log",
+    benchmark:
+        f"{BENCHMARKS}/report/compare_fig1.tsv"
+    shell:
+        "python -m pvq report compare fig1 --input {input.normal} --out {output.csv} > {log} 2>&1"
+
+
+rule compare_fig2:
+    input:
+        student_t=rules.compute_analytic_student_t.output.table,
+    output:
+        csv=report(f"{TABLES}/compare_fig2_student_t.csv", caption="../report/compare_fig2_student_t.rst",
+                   category="Published vs reproduced"),
+        md=f"{TABLES}/compare_fig2_student_t.md",
+        tex=f"{TABLES}/compare_fig2_student_t.tex",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/report/compare_fig2.log",
+    benchmark:
+        f"{BENCHMARKS}/report/compare_fig2.tsv"
+    shell:
+        "python -m pvq report compare fig2 --input {input.student_t} --out {output.csv} > {log} 2>&1"
+
+
+rule write_quantization_card:
+    output:
+        report(f"{RESULTS}/cards/{{experiment}}.md", caption="../report/quantization_card.rst",
+               category="Quantization cards"),
+    params:
+        config=json.dumps(config, sort_keys=True),
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/cards/{{experiment}}.log",
+    benchmark:
+        f"{BENCHMARKS}/cards/{{experiment}}.tsv"
+    wildcard_constraints:
+        experiment="|".join(EXPERIMENTS),
+    shell:
+        "python -m pvq report card {wildcards.experiment} --config-json {params.config:q}"
+        " --out {output} > {log} 2>&1"
+
+
+COMPARISON_TABLES = [*rules.compare_fig1.output, *rules.compare_fig2.output]
+CARDS = expand(f"{RESULTS}/cards/{{experiment}}.md", experiment=EXPERIMENTS)
+STAGE_OUTPUTS["tables"] = STAGE_OUTPUTS.get("tables", []) + COMPARISON_TABLES
+STAGE_OUTPUTS["cards"] = CARDS
