@@ -33,3 +33,14 @@ def smoke_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("smoke")
     snakemake("--cores", "2", "--configfile", str(SMOKE), workdir=workdir)
     return workdir / "results" / "smoke"
+
+
+@pytest.fixture(scope="session")
+def cluster_run(tmp_path_factory) -> Path:
+    """The smoke tier again, every job submitted through Snakemake's generic cluster executor with a
+    fake scheduler (tests/fake_cluster/submit.sh); returns its results/smoke directory."""
+    workdir = tmp_path_factory.mktemp("cluster")
+    snakemake("--configfile", str(SMOKE), "--executor", "cluster-generic",
+              "--cluster-generic-submit-cmd", str(REPO / "tests" / "fake_cluster" / "submit.sh"),
+              "--jobs", "4", "--latency-wait", "5", workdir=workdir)
+    return workdir / "results" / "smoke"

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import SMOKE, snakemake
+from conftest import REPO, SMOKE, snakemake
 
 pytestmark = pytest.mark.pipeline
 
@@ -58,3 +58,24 @@ def test_published_vs_reproduced_tables_and_cards(smoke_run):
         assert r"\toprule" in (smoke_run / "tables" / f"{stem}.tex").read_text()
     card = (smoke_run / "cards" / "analytic.md").read_text()
     assert "Run `smoke`" in card and "2, 4, 8" in card
+
+
+def test_html_report_holds_every_figure_and_table(smoke_run, tmp_path):
+    report = tmp_path / "report.html"
+    snakemake("--report", str(report), "--configfile", str(SMOKE), workdir=smoke_run.parents[1])
+    html = " ".join(report.read_text().replace("\\n", " ").split())  # captions sit in JSON strings
+    figures = sorted(p.stem for p in (smoke_run / "figures").glob("*.png"))
+    for name in figures:
+        assert f"{name}.png" in html, name
+    for caption in sorted((REPO / "workflow" / "report").glob("*.rst")):
+        # Plain words survive the RST-to-HTML rendering untouched; markup and symbols may not.
+        assert plain_run(caption.read_text()) in html, caption.name
+
+
+def plain_run(text: str) -> str:
+    """The longest run of consecutive words made of ASCII letters and digits only."""
+    best, run = [], []
+    for word in text.split():
+        run = run + [word] if word.isascii() and word.isalnum() else []
+        best = max(best, run, key=len)
+    return " ".join(best)
