@@ -43,3 +43,5 @@ def test_killed_writer_leaves_no_target(tmp_path):
     proc.wait()
     time.sleep(0.1)
     assert not target.exists()
+    write_csv(pd.DataFrame({"a": [1]}), target)  # the rerun leaves only the artifact
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

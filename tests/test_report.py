@@ -7,7 +7,8 @@ import pytest
 
 from pvq.config import validate
 from pvq.report.cards import quantization_card
-from pvq.report.comparisons import compare_fig1, compare_fig2, crossover_kurtosis
+from pvq.report.comparisons import (compare_fig1, compare_fig2, compare_fig3, compare_table2,
+                                    crossover_kurtosis)
 from pvq.report.paper import paper_table, published_zoo
 from pvq.tables import to_latex, to_markdown
 
@@ -83,3 +84,31 @@ def test_tables_render_missing_values_empty_and_escape_latex():
     assert "nan" not in markdown and "1.2" in markdown
     latex = to_latex(frame, "cap", "tab:x")
     assert r"75\% pruning\_snr" in latex and "nan" not in latex and r"\toprule" in latex
+
+
+def zoo_rows(bits, natural, quant, prune, kurt):
+    return pd.DataFrame({"model": "m", "bits": bits, "natural_sparsity": natural,
+                         "quant_snr_db": quant, "prune_snr_db": prune, "kurtosis": kurt})
+
+
+def test_table2_comparison_reads_means_and_checks_the_trend():
+    zoo = zoo_rows([2, 2, 8, 8], [0.5, 0.7, 0.1, 0.2], [1, 1, 1, 1], [0, 0, 0, 0], [3, 3, 3, 3])
+    table = compare_table2(zoo).set_index("item")
+    assert table.loc["2-bit natural sparsity (%), reproduced on m", "reproduced"] == pytest.approx(60.0)
+    assert table.loc["8-bit natural sparsity (%), reproduced on m", "difference"] == pytest.approx(15 - 13)
+    assert table.loc["natural sparsity grows as the bit width falls", "holds"] == "yes"
+    reversed_trend = zoo_rows([2, 8], [0.1, 0.5], [1, 1], [0, 0], [3, 3])
+    assert compare_table2(reversed_trend).set_index("item").loc[
+        "natural sparsity grows as the bit width falls", "holds"] == "no"
+
+
+def test_fig3_comparison_shares_and_kurtosis_auc():
+    # At 2 bits pruning wins exactly on the two high-kurtosis tensors; at 4 bits never.
+    zoo = zoo_rows([2] * 4 + [4] * 4, 0.1, [5, 5, 5, 5, 9, 9, 9, 9], [4, 4, 6, 6, 1, 1, 1, 1],
+                   [3, 4, 20, 30] * 2)
+    table = compare_fig3(zoo).set_index("item")
+    share = table.loc["2-bit share of tensors where pruning wins (%), ours vs authors' data"]
+    assert share["reproduced"] == pytest.approx(50.0)
+    assert table.loc["pruning becomes more beneficial at lower bit widths (higher sparsity)", "holds"] == "yes"
+    auc = table.loc["kurtosis predicts where pruning wins (ROC AUC of kurtosis above 0.5 at every bit width)"]
+    assert auc["holds"] == "yes" and "2 bits 1.00" in auc["evidence"]

@@ -16,6 +16,8 @@ HELP = __doc__
 COMPARISONS = {
     "fig1": ("normal", comparisons.compare_fig1, "Fig. 1 on the normal: published vs reproduced"),
     "fig2": ("student_t", comparisons.compare_fig2, "Fig. 2 on the truncated t: published vs reproduced"),
+    "fig3": ("zoo", comparisons.compare_fig3, "Fig. 3 on real tensors: published vs reproduced"),
+    "table2": ("zoo", comparisons.compare_table2, "Table 2, natural sparsity: published vs reproduced"),
 }
 
 
