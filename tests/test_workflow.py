@@ -50,3 +50,13 @@ def test_snakefile_targets_are_documented_in_readme():
     readme = (REPO / "README.md").read_text()
     for target in ("fig1", "fig2", "fig5", "compare", "cards"):
         assert f"`{target}`" in readme
+
+
+def test_missing_imagenet_path_stops_a_real_run_before_any_job_but_not_a_dry_run(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"run_name: bad\nimagenet_path: {tmp_path / 'no-imagenet-here'}\n")
+    snakemake("-n", "--cores", "2", "--configfile", str(bad), workdir=tmp_path)
+    result = snakemake("--cores", "2", "--configfile", str(bad), workdir=tmp_path, check=False)
+    assert result.returncode != 0
+    assert "config key 'imagenet_path'" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

@@ -100,6 +100,18 @@ def _fill_defaults(instance: Any, schema: dict[str, Any], directory: Path) -> An
     return instance
 
 
+def check_paths(config: dict[str, Any]) -> None:
+    """Raise ConfigError for configured input paths that do not exist.
+
+    Called when a real run starts (not at validation), so a dry run of the paper tier works on a
+    machine without its data.
+    """
+    path = config.get("imagenet_path")
+    if path is not None and not Path(path).is_dir():
+        raise ConfigError(f"config key 'imagenet_path': {path!r} is not a directory; point it at the "
+                          "root of your ImageNet copy (train/ and val/ class folders) or set it to null")
+
+
 def _semantic_problems(config: dict[str, Any]) -> list[str]:
     """Checks that span several keys, which JSON Schema cannot express."""
     problems = []

@@ -2,13 +2,18 @@
 import sys
 from pathlib import Path
 
-from pvq.config import validate
+from pvq.config import check_paths, validate
 
 
 # Validate before any job runs: defaults filled in place, bad keys named in the error.
 _resolved = validate(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 config.clear()
 config.update(_resolved)
+
+
+# Data paths are checked when a real run starts (a dry run does not look), before any job.
+onstart:
+    check_paths(config)
 
 RESULTS = f"results/{config['run_name']}"
 FIGURES = f"{RESULTS}/figures"
