@@ -15,6 +15,7 @@ COMMANDS = {
     "plot": "pvq.plots.cli",
     "provenance": "pvq.provenance_cli",
     "report": "pvq.report.cli",
+    "zoo": "pvq.zoo.cli",
 }
 
 

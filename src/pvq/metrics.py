@@ -16,6 +16,6 @@ def snr_db(signal_power, noise_power):
 def kurtosis(x) -> float:
     """Plain (non-excess) sample kurtosis m4 / m2**2 of the flattened array, in float64."""
     x = np.asarray(x, dtype=np.float64).ravel()
-    centred = x - x.mean()
-    m2 = np.mean(centred**2)
-    return float(np.mean(centred**4) / m2**2)
+    squared = np.square(x - x.mean())
+    m2 = squared.mean()
+    return float(np.mean(np.square(squared)) / m2**2)

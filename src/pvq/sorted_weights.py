@@ -1,0 +1,124 @@
+"""A weight tensor sorted once, so squared errors of quantizers and magnitude pruning cost O(log n).
+
+With the values sorted, v_0 <= ... <= v_{n-1} (float64), and prefix sums P1[i] = sum_{j<i} v_j,
+P2[i] = sum_{j<i} v_j^2, the values a uniform quantizer with step s sends to level k*s are one
+contiguous run, between the rounding boundaries (k - 1/2) s and (k + 1/2) s. Over that run the squared
+error is S2 - 2 k s S1 + (k s)^2 N (S1, S2, N: the run's prefix-sum differences and length), whatever
+the rounding of ties (a tie is equally far from both levels). Magnitude pruning removes the contiguous
+window of the k smallest |v| around zero, whose squared sum is one more prefix-sum difference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SortedWeights:
+    """One tensor's values in ascending order (float64) with prefix sums of v and v^2."""
+
+    def __init__(self, w) -> None:
+        values = np.array(w, dtype=np.float64).ravel()  # a copy: sorted in place below
+        values.sort()
+        self.values = values
+        self.size = values.size
+        self.p1 = np.zeros(values.size + 1)
+        np.cumsum(values, out=self.p1[1:])
+        self.p2 = np.zeros(values.size + 1)
+        np.square(values, out=self.p2[1:])
+        self.energy = float(self.p2[1:].sum())  # sum w^2, pairwise summation (exact to rounding)
+        np.cumsum(self.p2[1:], out=self.p2[1:])
+        self.max_abs = float(max(-values[0], values[-1])) if values.size else 0.0
+        self.abs_sum = float(self.p1[-1] - 2.0 * self.p1[np.searchsorted(values, 0.0)])  # sum |w|
+
+    def quantization_stats(self, scales, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each step s in ``scales`` (shape (m,)), with integer levels lo..hi and round-to-nearest:
+
+        error = sum (w - s q)^2, cross = sum w q, norm = sum q^2 (q: the integer codes), each shape (m,).
+        The least-squares step for that rounding is cross / norm; error = energy - 2 s cross + s^2 norm.
+        """
+        scales = np.asarray(scales, dtype=np.float64).reshape(-1, 1)
+        levels = np.arange(lo, hi + 1, dtype=np.float64)
+        bounds = np.searchsorted(self.values, ((levels[:-1] + 0.5) * scales).ravel()).reshape(len(scales), -1)
+        edges = np.empty((len(scales), levels.size + 1), dtype=np.intp)
+        edges[:, 0], edges[:, -1], edges[:, 1:-1] = 0, self.size, bounds
+        count = np.diff(edges, axis=1)
+        first = np.diff(self.p1[edges], axis=1)
+        second = np.diff(self.p2[edges], axis=1)
+        cross = first @ levels
+        norm = count @ (levels * levels)
+        s = scales[:, 0]
+        error = second.sum(axis=1) - 2.0 * s * cross + s * s * norm
+        return np.maximum(error, 0.0), cross, norm
+
+    def exact_scale(self, lo: int, hi: int, window: tuple[float, float] = (0.0, np.inf)) -> tuple[float, float]:
+        """Minimum of sum (w - s q)^2, q = clip(round(w / s), lo, hi), over s in the ``window``
+        (s_low, s_high]: (scale, error); the global minimum over s > 0 by default.
+
+        As s falls, each value's code steps away from zero one level at a time, at s = |w| / (j + 1/2)
+        (j = 0, 1, ...) until it reaches lo or hi: n (hi - lo) events over all s > 0. Between consecutive
+        events the codes are fixed and the error is a quadratic in s, minimised in closed form;
+        cumulative sums over the events (sorted by s, descending) give every segment's quadratic, starting
+        from the codes at s_high. Cost O(E log E) for the E events inside the window.
+        """
+        s_low, s_high = window
+        if np.isfinite(s_high):
+            _, cross0, norm0 = (float(x[0]) for x in self.quantization_stats([s_high], lo, hi))
+        else:
+            cross0 = norm0 = 0.0
+        nonzero = self.values[self.values != 0.0]
+        magnitude = np.abs(nonzero)
+        reach = np.where(nonzero > 0, hi, -lo)
+        # Events j with s_low < |w| / (j + 1/2) <= s_high, i.e. |w|/s_high - 1/2 <= j < |w|/s_low - 1/2.
+        first = np.ceil(magnitude / s_high - 0.5).clip(0, None).astype(np.int64)
+        with np.errstate(divide="ignore"):
+            stop = np.ceil(magnitude / s_low - 0.5) if s_low > 0 else np.full(magnitude.shape, np.inf)
+        stop = np.minimum(stop, reach).astype(np.int64)
+        counts = np.maximum(stop - first, 0)
+        owner = np.repeat(np.arange(magnitude.size), counts)
+        steps = first[owner] + np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        event = magnitude[owner] / (steps + 0.5)
+        order = np.argsort(-event, kind="stable")
+        event = np.concatenate(([s_high], event[order]))
+        cross = cross0 + np.concatenate(([0.0], np.cumsum(magnitude[owner][order])))
+        norm = norm0 + np.concatenate(([0.0], np.cumsum(2.0 * steps[order] + 1.0)))
+        below = np.concatenate((event[1:], [s_low]))
+        upper = np.where(np.isfinite(event), event, np.maximum(2.0 * self.max_abs, 1.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.clip(np.where(norm > 0, cross / norm, upper), below, upper)
+        error = self.energy - 2.0 * scale * cross + scale * scale * norm
+        best = int(np.argmin(error))
+        return float(scale[best]), float(max(error[best], 0.0))
+
+    def pruning_error(self, n_pruned: int) -> float:
+        """Squared error sum of zeroing the ``n_pruned`` smallest-magnitude values (their sum of squares)."""
+        k = int(n_pruned)
+        if k <= 0:
+            return 0.0
+        if k >= self.size:
+            return float(self.p2[-1])
+        # The k values nearest zero are a window [start, start + k) of the sorted values; find its
+        # start by bisection (move right while the left end is farther from zero than the next right one).
+        lo, hi = 0, self.size - k
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if -self.values[mid] > self.values[mid + k]:
+                lo = mid + 1
+            else:
+                hi = mid
+        return float(self.p2[lo + k] - self.p2[lo])
+
+    def zero_count(self, scale: float) -> int:
+        """How many values quantize to exactly zero with step ``scale``: |w / scale| <= 1/2 (ties to even)."""
+        magnitude = 0.5 * scale
+        start = np.searchsorted(self.values, -magnitude, side="left")
+        stop = np.searchsorted(self.values, magnitude, side="right")
+        # The float division w / scale can round across 1/2 at the edges: settle them exactly.
+        while start > 0 and abs(self.values[start - 1] / scale) <= 0.5:
+            start -= 1
+        while start < stop and abs(self.values[start] / scale) > 0.5:
+            start += 1
+        while stop < self.size and abs(self.values[stop] / scale) <= 0.5:
+            stop += 1
+        while stop > start and abs(self.values[stop - 1] / scale) > 0.5:
+            stop -= 1
+        return int(stop - start)

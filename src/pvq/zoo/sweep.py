@@ -1,0 +1,65 @@
+"""Quantization vs magnitude pruning on one model's weight tensors, per tensor and bit width.
+
+For b bits: the MSE-optimal per-tensor symmetric quantizer (``pvq.quantize.fit_scale``), its natural
+sparsity (the share of weights that quantize to exactly zero), and magnitude pruning at the sparsity
+with the same idealised size, 1 - b/B (B = baseline bits, 16 for FP16), and at the sparsity that also
+pays for its mask (one bit per weight: B (1 - c) + 1 = b). SNR_dB = 10 log10(sum w^2 / sum (w - w_hat)^2).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from pvq.metrics import kurtosis, snr_db
+from pvq.prune import sparsity_for_bits
+from pvq.quantize import fit_scale
+from pvq.sorted_weights import SortedWeights
+
+COLUMNS = ["model", "tensor", "shape", "numel", "kurtosis", "bits", "sparsity", "quant_scale",
+           "quant_snr_db", "natural_sparsity", "prune_snr_db", "prune_sparsity_masked",
+           "prune_snr_db_masked"]
+
+
+def masked_sparsity(bits: int, baseline_bits: int = 16) -> float:
+    """Sparsity c at which pruning with a 1-bit-per-weight mask stores b bits per weight: B (1 - c) + 1 = b."""
+    return min(1.0, 1.0 - (bits - 1) / baseline_bits)
+
+
+def sweep_tensor(w, bits: Iterable[int], baseline_bits: int = 16, candidates: int = 100) -> list[dict]:
+    """One row per bit width for the tensor ``w`` (any shape): the columns of COLUMNS after ``numel``."""
+    weights = SortedWeights(w)
+    constant = weights.size == 0 or weights.values[0] == weights.values[-1]
+    kurt = np.nan if constant else kurtosis(weights.values)  # undefined without spread
+    rows = []
+    for b in bits:
+        fit = fit_scale(weights, b, candidates)
+        sparsity, sparsity_masked = sparsity_for_bits(b, baseline_bits), masked_sparsity(b, baseline_bits)
+        rows.append({
+            "kurtosis": kurt, "bits": b, "sparsity": sparsity, "quant_scale": fit.scale,
+            "quant_snr_db": float(snr_db(weights.energy, fit.squared_error)),
+            "natural_sparsity": weights.zero_count(fit.scale) / weights.size,
+            "prune_snr_db": float(snr_db(weights.energy, weights.pruning_error(round(sparsity * weights.size)))),
+            "prune_sparsity_masked": sparsity_masked,
+            "prune_snr_db_masked": float(snr_db(weights.energy,
+                                                weights.pruning_error(round(sparsity_masked * weights.size)))),
+        })
+    return rows
+
+
+def sweep_model(model: str, tensors: dict[str, np.ndarray], bits: Iterable[int], baseline_bits: int = 16,
+                candidates: int = 100, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """The sweep of every tensor of ``model`` (key -> array), rows ordered as the tensors, then bits."""
+    bits = list(bits)
+    rows, start = [], time.perf_counter()
+    for i, (name, w) in enumerate(tensors.items(), 1):
+        shape = "x".join(str(d) for d in np.shape(w))
+        for row in sweep_tensor(w, bits, baseline_bits, candidates):
+            rows.append({"model": model, "tensor": name, "shape": shape, "numel": int(np.size(w)), **row})
+        if progress is not None:
+            progress(f"{model}: {i}/{len(tensors)} tensors ({name}, {np.size(w)} weights), "
+                     f"{time.perf_counter() - start:.1f} s")
+    return pd.DataFrame(rows, columns=COLUMNS)
