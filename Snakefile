@@ -11,6 +11,7 @@ configfile: f"{workflow.basedir}/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/analytic.smk"
+include: "workflow/rules/zoo.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
@@ -20,12 +21,14 @@ TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
     "fig5": figure_files("fig5_t_kurtosis"),
+    "fig3": FIG3_FILES,
+    "table2": TABLE2_FILES,
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig5, compare, cards
+localrules: all, fig1, fig2, fig5, fig3, table2, compare, cards
 
 
 rule all:
@@ -48,6 +51,16 @@ rule fig2:
 rule fig5:
     input:
         TARGETS["fig5"],
+
+
+rule fig3:
+    input:
+        TARGETS["fig3"],
+
+
+rule table2:
+    input:
+        TARGETS["table2"],
 
 
 rule compare:

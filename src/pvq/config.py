@@ -119,4 +119,15 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     if t_range["r_min"] > t_range["r_max"]:
         problems.append(f"config key 'analytic.t_range.r_min': {t_range['r_min']} exceeds "
                         f"analytic.t_range.r_max = {t_range['r_max']}")
+    problems += _unknown_zoo_models(config["zoo"]["models"])
     return problems
+
+
+def _unknown_zoo_models(models: list[str]) -> list[str]:
+    from pvq.models.registry import available_models, unknown_models
+
+    unknown = unknown_models(models)
+    if not unknown:
+        return []
+    return [f"config key 'zoo.models': unknown model {name!r}; available: {', '.join(available_models())}"
+            for name in unknown]

@@ -38,6 +38,42 @@ rule compare_fig2:
         "python -m pvq report compare fig2 --input {input.student_t} --out {output.csv} > {log} 2>&1"
 
 
+rule compare_fig3:
+    input:
+        zoo=ZOO_CSVS,
+    output:
+        csv=report(f"{TABLES}/compare_fig3_zoo_snr.csv", caption="../report/compare_fig3_zoo_snr.rst",
+                   category="Published vs reproduced"),
+        md=f"{TABLES}/compare_fig3_zoo_snr.md",
+        tex=f"{TABLES}/compare_fig3_zoo_snr.tex",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/report/compare_fig3.log",
+    benchmark:
+        f"{BENCHMARKS}/report/compare_fig3.tsv"
+    shell:
+        "python -m pvq report compare fig3 --input {input.zoo} --out {output.csv} > {log} 2>&1"
+
+
+rule compare_table2:
+    input:
+        zoo=ZOO_CSVS,
+    output:
+        csv=report(f"{TABLES}/compare_table2_natural_sparsity.csv",
+                   caption="../report/compare_table2_natural_sparsity.rst", category="Published vs reproduced"),
+        md=f"{TABLES}/compare_table2_natural_sparsity.md",
+        tex=f"{TABLES}/compare_table2_natural_sparsity.tex",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/report/compare_table2.log",
+    benchmark:
+        f"{BENCHMARKS}/report/compare_table2.tsv"
+    shell:
+        "python -m pvq report compare table2 --input {input.zoo} --out {output.csv} > {log} 2>&1"
+
+
 rule write_quantization_card:
     output:
         report(f"{RESULTS}/cards/{{experiment}}.md", caption="../report/quantization_card.rst",
@@ -57,7 +93,8 @@ rule write_quantization_card:
         " --out {output} > {log} 2>&1"
 
 
-COMPARISON_TABLES = [*rules.compare_fig1.output, *rules.compare_fig2.output]
+COMPARISON_TABLES = [*rules.compare_fig1.output, *rules.compare_fig2.output, *rules.compare_fig3.output,
+                     *rules.compare_table2.output]
 CARDS = expand(f"{RESULTS}/cards/{{experiment}}.md", experiment=EXPERIMENTS)
 STAGE_OUTPUTS["tables"] = STAGE_OUTPUTS.get("tables", []) + COMPARISON_TABLES
 STAGE_OUTPUTS["cards"] = CARDS

@@ -50,8 +50,34 @@ def analytic_card(config: dict[str, Any]) -> Card:
     }
 
 
+def zoo_card(config: dict[str, Any]) -> Card:
+    section = config["zoo"]
+    models = ", ".join(section["models"])
+    if section["torchvision_cached"]:
+        models += ", and any torchvision model whose weights are in the local torch hub cache"
+    limit = section["max_tensors"]
+    return {
+        "Quantization method": _quantizer(
+            f"minimises the tensor's squared error: exact event sweep (small tensors) or the "
+            f"{section['scale_candidates']}-range grid over (0, max|w|] refined locally; never worse than that grid"),
+        "Pruning method": [("criterion", "magnitude: zero the weights of smallest magnitude"),
+                           ("granularity", "unstructured, per tensor")],
+        "Quantized operations": [("what", "every conv and linear weight tensor; no activations, no biases, "
+                                          "no fine-tuning (post-training, data-free)"),
+                                 ("tensors", "all" if limit is None else f"the first {limit} of each model")],
+        "Bit widths": [("compared", ", ".join(str(b) for b in section["bits"]))],
+        "Storage accounting": _storage(config, "; a variant counts it as 1 bit per weight, "
+                                               f"sparsity 1 - (b - 1)/{config['baseline_bits']}")
+                              + [("natural zeros (reported)", "share of weights quantized to exactly zero, Table 2")],
+        "Resource complexity": [("data", "none: weights only"),
+                                ("compute", "one job per model, CPU; no training")],
+        "Pretrained model": [("models", models)],
+    }
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any]], Card]] = {
     "analytic": analytic_card,
+    "zoo": zoo_card,
 }
 
 

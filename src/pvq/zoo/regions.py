@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 
 POINTS = 200  # kurtosis grid points, log-spaced over the observed range
 
@@ -53,8 +52,8 @@ def pruning_win_probability(zoo: pd.DataFrame, masked: bool = False, points: int
         log_kernel = (-0.5 * ((grid[:, None] - group["x"].to_numpy()[None, :]) / h) ** 2
                       - np.log(h * np.sqrt(2 * np.pi) * len(group)))
         wins = group["prune_wins"].to_numpy()
-        log_prune = logsumexp(log_kernel[:, wins], axis=1) if wins.any() else np.full(points, -np.inf)
-        log_quant = logsumexp(log_kernel[:, ~wins], axis=1) if (~wins).any() else np.full(points, -np.inf)
+        log_prune = np.logaddexp.reduce(log_kernel[:, wins], axis=1) if wins.any() else np.full(points, -np.inf)
+        log_quant = np.logaddexp.reduce(log_kernel[:, ~wins], axis=1) if (~wins).any() else np.full(points, -np.inf)
         frames.append(pd.DataFrame({
             "bits": int(bits), "kurtosis": 10.0**grid,
             "p_prune": np.exp(log_prune - np.logaddexp(log_prune, log_quant)),

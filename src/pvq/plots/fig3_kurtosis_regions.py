@@ -1,0 +1,49 @@
+"""Fig. 3 (right): where in (kurtosis, bits) pruning is the likelier winner, from a kernel density estimate.
+
+Colour: P(pruning has the higher SNR | kurtosis) per bit width (pvq.zoo.regions); red where pruning is
+preferable, blue where quantization is. Black: the boundary kurtosis above which pruning is favoured.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
+
+from pvq.plots.style import PANEL_HEIGHT, PRUNE, QUANT, panels
+from pvq.zoo.regions import kurtosis_boundary, pruning_win_probability
+
+INPUTS = ("zoo",)
+WIN_MAP = LinearSegmentedColormap.from_list("quant_prune", [QUANT, "#f4f4f4", PRUNE])
+
+
+def draw(zoo, masked: bool = False):
+    probability = pruning_win_probability(zoo, masked)
+    bits = np.sort(probability["bits"].unique())
+    table = probability.pivot(index="bits", columns="kurtosis", values="p_prune").reindex(bits)
+    kurt = table.columns.to_numpy()
+    fig, ax = panels(1, width=3.9, height=PANEL_HEIGHT * 1.4)
+    mesh = ax.pcolormesh(_edges(np.log10(kurt)), _edges(bits), table.to_numpy(), cmap=WIN_MAP,
+                         vmin=0, vmax=1, rasterized=True)
+    boundary = kurtosis_boundary(zoo, masked).reindex(bits)
+    shown = boundary[np.isfinite(boundary) & (boundary >= kurt.min())]
+    ax.plot(np.log10(shown.to_numpy()), shown.index, "k-", marker="o", ms=3, lw=1,
+            label="pruning favoured above")
+    ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if kurt.min() <= t <= kurt.max()]
+    ax.set_xticks(np.log10(ticks), [str(t) for t in ticks])
+    ax.set_yticks(bits)
+    ax.grid(False)
+    ax.set(xlabel="sample kurtosis", ylabel="bits",
+           title="where pruning wins" + (" (mask counted)" if masked else ""))
+    ax.legend(frameon=False, loc="upper right", fontsize=6)
+    colourbar = fig.colorbar(mesh, ax=ax, pad=0.02)
+    colourbar.set_label("P(pruning has the higher SNR)")
+    return fig
+
+
+def _edges(centres):
+    """Cell edges halfway between sorted centres (extended by half a step at the ends)."""
+    centres = np.asarray(centres, float)
+    if centres.size == 1:
+        return np.array([centres[0] - 0.5, centres[0] + 0.5])
+    mid = 0.5 * (centres[1:] + centres[:-1])
+    return np.concatenate(([2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]))

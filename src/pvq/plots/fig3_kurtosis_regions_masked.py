@@ -1,0 +1,11 @@
+"""Fig. 3 (right), storage-honest: the regions when pruning pays one bit per weight for its mask."""
+
+from __future__ import annotations
+
+from pvq.plots import fig3_kurtosis_regions
+
+INPUTS = fig3_kurtosis_regions.INPUTS
+
+
+def draw(zoo):
+    return fig3_kurtosis_regions.draw(zoo, masked=True)
