@@ -65,13 +65,12 @@ def cached_torchvision_models(checkpoints: Path | None = None) -> list[str]:
             if Path(torchvision_weights(name).url).name in present]
 
 
-def conv_linear_weights(module) -> dict[str, np.ndarray]:
-    """Every convolution (1-3 d, transposed too) and linear layer's weight: state-dict key -> float32 array."""
+def conv_linear_keys(module) -> list[str]:
+    """State-dict keys of every convolution (1-3 d, transposed too) and linear layer's weight, in module order."""
     from torch import nn
 
-    return {f"{name}.weight": layer.weight.detach().cpu().numpy()
-            for name, layer in module.named_modules()
-            if isinstance(layer, (nn.modules.conv._ConvNd, nn.Linear))}
+    return [f"{name}.weight" for name, layer in module.named_modules()
+            if isinstance(layer, (nn.modules.conv._ConvNd, nn.Linear))]
 
 
 def weight_tensors(model: str) -> dict[str, np.ndarray]:
@@ -92,4 +91,5 @@ def weight_tensors(model: str) -> dict[str, np.ndarray]:
         network = get_model(model, weights=torchvision_weights(model))
     except (OSError, RuntimeError) as error:  # no network, a damaged download
         raise WeightsError(f"{model}: cannot load torchvision weights: {error}") from error
-    return conv_linear_weights(network)
+    state = network.state_dict()
+    return {key: state[key].detach().cpu().numpy() for key in conv_linear_keys(network)}

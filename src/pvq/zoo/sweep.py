@@ -29,13 +29,14 @@ def masked_sparsity(bits: int, baseline_bits: int = 16) -> float:
     return min(1.0, 1.0 - (bits - 1) / baseline_bits)
 
 
+@np.errstate(invalid="ignore")
 def sweep_tensor(w, bits: Iterable[int], baseline_bits: int = 16, candidates: int = 100) -> list[dict]:
     """One row per bit width for the tensor ``w`` (any shape): the columns of COLUMNS after ``numel``."""
     weights = SortedWeights(w)
     constant = weights.size == 0 or weights.values[0] == weights.values[-1]
     kurt = np.nan if constant else kurtosis(weights.values)  # undefined without spread
     rows = []
-    for b in bits:
+    for b in bits:  # an all-zero tensor gives 0/0 SNRs: recorded as NaN, not dropped
         fit = fit_scale(weights, b, candidates)
         sparsity, sparsity_masked = sparsity_for_bits(b, baseline_bits), masked_sparsity(b, baseline_bits)
         rows.append({
