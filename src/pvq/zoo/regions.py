@@ -22,7 +22,8 @@ def prune_column(masked: bool) -> str:
 
 def _comparable(zoo: pd.DataFrame, masked: bool) -> pd.DataFrame:
     prune = prune_column(masked)
-    keep = np.isfinite(zoo["kurtosis"]) & np.isfinite(zoo["quant_snr_db"]) & np.isfinite(zoo[prune])
+    keep = (np.isfinite(zoo["kurtosis"]) & (zoo["kurtosis"] > 0)  # > 0: the log; real tensors have >= 1
+            & np.isfinite(zoo["quant_snr_db"]) & np.isfinite(zoo[prune]))
     table = zoo.loc[keep, ["bits", "kurtosis", "quant_snr_db", prune]].copy()
     table["prune_wins"] = table[prune] > table["quant_snr_db"]
     table["x"] = np.log10(table["kurtosis"])
