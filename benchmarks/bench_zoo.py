@@ -34,17 +34,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="efficientnet_lite0")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of the fast sweep (best kept)")
+    parser.add_argument("--workers", type=int, default=2, help="threads of the fast sweep (2 cores)")
     args = parser.parse_args()
     tensors = weight_tensors(args.model)
     n_weights = sum(w.size for w in tensors.values())
     print(f"{args.model}: {len(tensors)} tensors, {n_weights} weights, bits {BITS[0]}..{BITS[-1]}; "
-          f"torch threads {torch.get_num_threads()}")
+          f"fast sweep threads {args.workers}, reference torch threads {torch.get_num_threads()}")
 
     sweep_model(args.model, dict(list(tensors.items())[:3]), BITS)  # warm-up (imports, caches)
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        ours = sweep_model(args.model, tensors, BITS)
+        ours = sweep_model(args.model, tensors, BITS, workers=args.workers)
         times.append(time.perf_counter() - start)
     fast = min(times)
 

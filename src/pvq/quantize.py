@@ -33,7 +33,7 @@ class ScaleFit:
 
 def fit_scale(weights: SortedWeights, bits: int, candidates: int = 100, seeds: int = 3,
               exact_events: int = 2**17, window_size: int = 2**16, window_events: int = 2**18,
-              near: float = 0.05) -> ScaleFit:
+              near: float = 2.0) -> ScaleFit:
     """The scale minimising the squared error of ``quantize_symmetric`` on a sorted tensor.
 
     Tiny tensors (n (2^b - 1) <= ``exact_events``): the global optimum by the exact event sweep
@@ -41,7 +41,8 @@ def fit_scale(weights: SortedWeights, bits: int, candidates: int = 100, seeds: i
     ranges r = max|w| i / candidates (i = 1..candidates), step s = r / (2^(b-1) - 1), each evaluated
     exactly. Then
     - tensors of at most ``window_size`` values (rugged error curves): the exact sweep over every
-      stretch of grid samples within a factor 1 + ``near`` of the best one, widened by a grid step
+      stretch of grid samples within a factor 1 + max(0.01, ``near`` / sqrt(n)) of the best one (the
+      curve's ruggedness shrinks like n^-1/2), widened by a grid step
       (the top stretch to 1.1 x the grid's end); a stretch of more than ``window_events`` events gets
       the large-tensor treatment instead;
     - larger tensors (smooth curves): around the ``seeds`` best local minima of the grid, a fine scan
@@ -61,8 +62,8 @@ def fit_scale(weights: SortedWeights, bits: int, candidates: int = 100, seeds: i
     best = (float(errors.min()), float(grid[np.argmin(errors)]))
     if weights.size <= window_size:
         # Small tensors have rugged error curves: sweep every stretch of the grid (and just above it)
-        # whose samples come within ``near`` of the best one, exactly.
-        close = np.flatnonzero(errors <= best[0] * (1.0 + near))
+        # whose samples come near the best one, exactly.
+        close = np.flatnonzero(errors <= best[0] * (1.0 + max(0.01, near / np.sqrt(weights.size))))
         starts = close[np.flatnonzero(np.diff(close, prepend=-2) > 1)]
         stops = close[np.flatnonzero(np.diff(close, append=close[-1] + 2) > 1)]
         for first, last in zip(starts, stops):

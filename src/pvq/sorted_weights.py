@@ -38,16 +38,13 @@ class SortedWeights:
         """
         scales = np.asarray(scales, dtype=np.float64).reshape(-1, 1)
         levels = np.arange(lo, hi + 1, dtype=np.float64)
+        # bounds[m, k]: first index whose value rounds to levels[k + 1] or above (k = 0..L-2).
         bounds = np.searchsorted(self.values, ((levels[:-1] + 0.5) * scales).ravel()).reshape(len(scales), -1)
-        edges = np.empty((len(scales), levels.size + 1), dtype=np.intp)
-        edges[:, 0], edges[:, -1], edges[:, 1:-1] = 0, self.size, bounds
-        count = np.diff(edges, axis=1)
-        first = np.diff(self.p1[edges], axis=1)
-        second = np.diff(self.p2[edges], axis=1)
-        cross = first @ levels
-        norm = count @ (levels * levels)
+        # Summation by parts over the runs: sum_k levels[k] (P1[e_k+1] - P1[e_k]) with e_0 = 0, e_L = n.
+        cross = hi * self.p1[-1] - self.p1[bounds].sum(axis=1)
+        norm = hi * hi * self.size - bounds @ (2.0 * levels[1:] - 1.0)
         s = scales[:, 0]
-        error = second.sum(axis=1) - 2.0 * s * cross + s * s * norm
+        error = self.energy - 2.0 * s * cross + s * s * norm
         return np.maximum(error, 0.0), cross, norm
 
     def exact_scale(self, lo: int, hi: int, window: tuple[float, float] = (0.0, np.inf)) -> tuple[float, float]:

@@ -20,6 +20,7 @@ rule sweep_zoo_model:
         limit="" if ZOO["max_tensors"] is None else f"--max-tensors {ZOO['max_tensors']}",
     wildcard_constraints:
         model="|".join(ZOO_MODELS),
+    threads: 2
     conda:
         CONDA_ENV
     log:
@@ -28,7 +29,7 @@ rule sweep_zoo_model:
         f"{BENCHMARKS}/zoo/{{model}}.tsv"
     shell:
         "python -m pvq zoo sweep --model {wildcards.model} --bits {params.bits}"
-        " --baseline-bits {params.baseline} --candidates {params.candidates} {params.limit}"
+        " --baseline-bits {params.baseline} --candidates {params.candidates} {params.limit} --workers {threads}"
         " --out {output.csv} > {log} 2>&1"
 
 

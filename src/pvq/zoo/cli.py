@@ -22,6 +22,7 @@ def add_arguments(parser) -> None:
     sweep.add_argument("--baseline-bits", type=int, default=16)
     sweep.add_argument("--candidates", type=int, default=100, help="grid size of the scale search")
     sweep.add_argument("--max-tensors", type=int, default=None, help="only the first N tensors")
+    sweep.add_argument("--workers", type=int, default=1, help="threads sweeping tensors side by side")
     sweep.add_argument("--out", required=True)
     table = sub.add_parser("table2", help="Table 2 from per-model sweep CSVs")
     table.add_argument("--input", nargs="+", required=True)
@@ -39,7 +40,7 @@ def run(args) -> None:
         print(f"{args.model}: {len(tensors)} tensors, {sum(w.size for w in tensors.values())} weights, "
               f"bits {args.bits}", flush=True)
         frame = sweep_model(args.model, tensors, args.bits, args.baseline_bits, args.candidates,
-                            progress=lambda line: print(line, flush=True))
+                            progress=lambda line: print(line, flush=True), workers=args.workers)
         write_csv(frame, args.out)
     else:
         from pvq.zoo.summary import natural_sparsity_table

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -52,15 +53,22 @@ def sweep_tensor(w, bits: Iterable[int], baseline_bits: int = 16, candidates: in
 
 
 def sweep_model(model: str, tensors: dict[str, np.ndarray], bits: Iterable[int], baseline_bits: int = 16,
-                candidates: int = 100, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """The sweep of every tensor of ``model`` (key -> array), rows ordered as the tensors, then bits."""
+                candidates: int = 100, progress: Callable[[str], None] | None = None,
+                workers: int = 1) -> pd.DataFrame:
+    """The sweep of every tensor of ``model`` (key -> array), rows ordered as the tensors, then bits.
+
+    ``workers`` threads sweep tensors side by side (numpy's sorting and searching release the GIL);
+    every tensor is independent, so the numbers do not depend on it.
+    """
     bits = list(bits)
     rows, start = [], time.perf_counter()
-    for i, (name, w) in enumerate(tensors.items(), 1):
-        shape = "x".join(str(d) for d in np.shape(w))
-        for row in sweep_tensor(w, bits, baseline_bits, candidates):
-            rows.append({"model": model, "tensor": name, "shape": shape, "numel": int(np.size(w)), **row})
-        if progress is not None:
-            progress(f"{model}: {i}/{len(tensors)} tensors ({name}, {np.size(w)} weights), "
-                     f"{time.perf_counter() - start:.1f} s")
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        swept = pool.map(lambda w: sweep_tensor(w, bits, baseline_bits, candidates), tensors.values())
+        for i, ((name, w), tensor_rows) in enumerate(zip(tensors.items(), swept), 1):
+            shape = "x".join(str(d) for d in np.shape(w))
+            rows += [{"model": model, "tensor": name, "shape": shape, "numel": int(np.size(w)), **row}
+                     for row in tensor_rows]
+            if progress is not None:
+                progress(f"{model}: {i}/{len(tensors)} tensors ({name}, {np.size(w)} weights), "
+                         f"{time.perf_counter() - start:.1f} s")
     return pd.DataFrame(rows, columns=COLUMNS)
