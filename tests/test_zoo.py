@@ -275,3 +275,10 @@ def test_natural_sparsity_table_means_per_model_and_over_all():
     assert list(table.index) == [8, 2]
     assert table.loc[2, "a"] == pytest.approx(60.0) and table.loc[2, "b"] == pytest.approx(30.0)
     assert table.loc[2, ALL] == pytest.approx(50.0) and table.loc[8, ALL] == pytest.approx(10.0)
+
+
+def test_threads_do_not_change_the_numbers():
+    rng = np.random.default_rng(4)
+    tensors = {f"t{i}.weight": rng.standard_t(3, size=(40 * (i + 1), 9)).astype(np.float32) for i in range(5)}
+    pd.testing.assert_frame_equal(sweep_model("toy", tensors, [2, 6], workers=1),
+                                  sweep_model("toy", tensors, [2, 6], workers=2))
