@@ -282,3 +282,19 @@ def test_threads_do_not_change_the_numbers():
     tensors = {f"t{i}.weight": rng.standard_t(3, size=(40 * (i + 1), 9)).astype(np.float32) for i in range(5)}
     pd.testing.assert_frame_equal(sweep_model("toy", tensors, [2, 6], workers=1),
                                   sweep_model("toy", tensors, [2, 6], workers=2))
+
+
+def test_window_sweep_handles_values_exactly_on_rounding_boundaries():
+    """Weights on a 1/8 lattice sit exactly on the rounding boundaries of the window's top scale:
+    the sweep must still report the true error of its scale and beat a dense scan of the window."""
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        w = np.round(rng.standard_normal(int(rng.integers(2, 60))) * 8) / 8
+        bits = int(rng.integers(2, 7))
+        lo, hi = grid_limits(bits)
+        for top in (0.25, 1 / 3, 0.125):
+            scale, error = SortedWeights(w).exact_scale(lo, hi, (top / 2, top))
+            assert top / 2 <= scale <= top
+            assert error == pytest.approx(squared_error(w, scale, bits), abs=1e-9)
+            dense = min(squared_error(w, s, bits) for s in np.linspace(top / 2, top, 1001)[1:])
+            assert error <= dense + 1e-9

@@ -55,7 +55,7 @@ def fit_scale(weights: SortedWeights, bits: int, candidates: int = 100, seeds: i
     if weights.max_abs == 0.0:
         return ScaleFit(1.0, 0.0, bits)
     if weights.size * (hi - lo) <= exact_events:
-        return ScaleFit(*weights.exact_scale(lo, hi), bits)
+        return _checked(weights, weights.exact_scale(lo, hi)[0], bits)
     step = weights.max_abs / candidates / max(hi, 1)
     grid = step * np.arange(1, candidates + 1)
     errors = weights.quantization_stats(grid, lo, hi)[0]
@@ -74,12 +74,17 @@ def fit_scale(weights: SortedWeights, bits: int, candidates: int = 100, seeds: i
             else:
                 centre = first + int(np.argmin(errors[first:last + 1]))
                 best = min(best, _refine(weights, lo, hi, grid[centre], step)[::-1])
-        return ScaleFit(best[1], best[0], bits)
+        return _checked(weights, best[1], bits)
     padded = np.concatenate(([np.inf], errors, [np.inf]))
     minima = np.flatnonzero((padded[1:-1] <= padded[:-2]) & (padded[1:-1] <= padded[2:]))
     for i in minima[np.argsort(errors[minima], kind="stable")[:seeds]]:
         best = min(best, _refine(weights, lo, hi, grid[i], step)[::-1])
     return ScaleFit(best[1], best[0], bits)
+
+
+def _checked(weights: SortedWeights, scale: float, bits: int) -> ScaleFit:
+    """The fit at ``scale``, its error evaluated afresh by binning (not carried through a sweep)."""
+    return ScaleFit(scale, float(weights.quantization_stats([scale], *grid_limits(bits))[0][0]), bits)
 
 
 def _refine(weights: SortedWeights, lo: int, hi: int, centre: float, step: float,

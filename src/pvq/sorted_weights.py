@@ -65,8 +65,15 @@ class SortedWeights:
         nonzero = self.values[self.values != 0.0]
         magnitude = np.abs(nonzero)
         reach = np.where(nonzero > 0, hi, -lo)
-        # Events j with s_low < |w| / (j + 1/2) <= s_high, i.e. |w|/s_high - 1/2 <= j < |w|/s_low - 1/2.
-        first = np.ceil(magnitude / s_high - 0.5).clip(0, None).astype(np.int64)
+        # Steps already taken at s_high, by the same float comparisons as quantization_stats (a value at
+        # a boundary belongs to the level above it): positive w past (j + 1/2) s_high when it is >=,
+        # negative ones when their magnitude is >. Then the events j with |w| / (j + 1/2) > s_low.
+        first = np.clip(np.floor(magnitude / s_high + 0.5), 0, reach).astype(np.int64)
+        for _ in range(2):  # settle the float rounding of the estimate at the edges
+            passed = np.where(nonzero > 0, (first + 0.5) * s_high <= magnitude, (first + 0.5) * s_high < magnitude)
+            first = np.where(passed & (first < reach), first + 1, first)
+            undo = np.where(nonzero > 0, (first - 0.5) * s_high > magnitude, (first - 0.5) * s_high >= magnitude)
+            first = np.where(undo & (first > 0), first - 1, first)
         with np.errstate(divide="ignore"):
             stop = np.ceil(magnitude / s_low - 0.5) if s_low > 0 else np.full(magnitude.shape, np.inf)
         stop = np.minimum(stop, reach).astype(np.int64)
