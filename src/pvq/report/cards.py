@@ -58,8 +58,9 @@ def zoo_card(config: dict[str, Any]) -> Card:
     limit = section["max_tensors"]
     return {
         "Quantization method": _quantizer(
-            f"minimises the tensor's squared error: exact event sweep (small tensors) or the "
-            f"{section['scale_candidates']}-range grid over (0, max|w|] refined locally; never worse than that grid"),
+            f"minimises the tensor's squared error: the {section['scale_candidates']}-range grid over "
+            "(0, max|w|], then the exact optimum over its near-best stretches (tensors up to 64k weights) "
+            "or a local scan and Lloyd steps (larger ones); never worse than that grid"),
         "Pruning method": [("criterion", "magnitude: zero the weights of smallest magnitude"),
                            ("granularity", "unstructured, per tensor")],
         "Quantized operations": [("what", "every conv and linear weight tensor; no activations, no biases, "
