@@ -32,7 +32,7 @@ def draw(zoo, masked: bool = False):
            ylabel="pruning SNR (dB)" + (", mask counted" if masked else ""))
     models, tensors = finite["model"].nunique(), len(finite[["model", "tensor"]].drop_duplicates())
     ax.set_title(f"{tensors} tensors of {models} "
-                 f"model{'s' if models > 1 else ''}" + (" (pruning pays 1 bit/weight for its mask)" if masked else ""),
+                 f"model{'s' if models > 1 else ''}" + ("\npruning pays 1 bit per weight for its mask" if masked else ""),
                  fontsize=8)
     ax.legend(title="bits (pruning wins)", frameon=False, loc="upper left", bbox_to_anchor=(0.0, 0.92),
               markerscale=2, fontsize=6, title_fontsize=6)
