@@ -34,7 +34,7 @@ def draw(zoo, masked: bool = False):
     boundary = kurtosis_boundary(zoo, masked).reindex(bits)
     shown = boundary[np.isfinite(boundary) & (boundary >= kurt.min())]
     ax.plot(np.log10(shown.to_numpy()), shown.index, "k-", marker="o", ms=3, lw=1,
-            label="pruning favoured above")
+            label="pruning favoured above" if len(shown) else "pruning favoured nowhere")
     ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if kurt.min() <= t <= kurt.max()]
     ax.set_xticks(np.log10(ticks), [str(t) for t in ticks])
     ax.set_yticks(bits)
