@@ -32,7 +32,7 @@ def draw(zoo, masked: bool = False):
         ax.scatter(np.log10(subset["kurtosis"]), subset["bits"] - 0.36, marker="|", s=16, lw=0.6,
                    color=colour, alpha=0.6, rasterized=True, label=label)
     boundary = kurtosis_boundary(zoo, masked).reindex(bits)
-    shown = boundary[np.isfinite(boundary) & (boundary >= kurt.min())]
+    shown = boundary[np.isfinite(boundary)].clip(lower=kurt.min())  # 1.0: favoured from the left edge
     ax.plot(np.log10(shown.to_numpy()), shown.index, "k-", marker="o", ms=3, lw=1,
             label="pruning favoured above" if len(shown) else "pruning favoured nowhere")
     ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if kurt.min() <= t <= kurt.max()]
