@@ -132,11 +132,11 @@ def solve_prune_exact(X, w0, keep: int, time_limit: float = 60.0) -> BoundResult
             best, best_cols = completion_err, completion
         if drop == free.size:
             continue
-        j = cols[free[order[0]]]
+        j = cols[free[order[-1]]]  # the free column that is costliest to drop: decide it first
         keep_j, drop_j = forced.copy(), excluded.copy()
         keep_j[j], drop_j[j] = True, True
-        stack.append((keep_j, excluded, bound))
         stack.append((forced, drop_j, bound))
+        stack.append((keep_j, excluded, bound))
 
     open_bound = min((b for _, _, b in stack), default=np.inf)
     lower = min(best, pruned_bound, max(open_bound, 0.0))

@@ -124,14 +124,16 @@ def certify_dual(P, r, low, high, lam, mu) -> tuple[float, dict]:
 
     For integer u in [low, high]: u_i (u_i - 1) >= 0 and (u_i - low_i)(high_i - u_i) >= 0, so
     error(u) >= L(u) = (u - r)^T P (u - r) - sum lam_i u_i (u_i - 1) - sum mu_i (u_i - low_i)(high_i - u_i)
-    >= min_u L = e - b^T A^-1 b, with A = P - diag(lam) + diag(mu), b = P r - lam/2 + mu (low+high)/2,
+    = u^T A u - 2 b^T u + e with A = P - diag(lam) + diag(mu), b = P r - lam/2 + mu (low+high)/2,
     e = r^T P r + mu^T (low high). A must be positive definite: where it is not, mu is raised
-    (any mu >= 0 stays valid). The value is lowered by a floating-point safety margin.
+    (any mu >= 0 stays valid). Then min L = L(x) - res^T A^-1 res >= L(x) - ||res||^2 / eig_min(A)
+    for any x (res = A x - b), which stays valid whatever the accuracy of the solve x = A^-1 b;
+    L(x) and res are evaluated in extended precision.
     """
     lam = np.clip(np.asarray(lam, float), 0, None)
     mu = np.clip(np.asarray(mu, float), 0, None)
     n = r.size
-    floor_eig = 1e-10 * np.trace(P) / max(n, 1)
+    floor_eig = 1e-9 * np.trace(P) / max(n, 1)
     for _ in range(60):
         A = P - np.diag(lam) + np.diag(mu)
         eig = np.linalg.eigvalsh(A)
@@ -139,11 +141,16 @@ def certify_dual(P, r, low, high, lam, mu) -> tuple[float, dict]:
             break
         mu = mu + (floor_eig - eig[0]) * 2.0
     b = P @ r - lam / 2 + mu * (low + high) / 2
-    e = float(r @ P @ r + mu @ (low * high))
-    quad = float(b @ scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b))
-    cond = eig[-1] / eig[0]
-    margin = 8 * n * np.finfo(float).eps * cond * (abs(e) + abs(quad))
-    return e - quad - margin, {"cond": float(cond), "margin": float(margin)}
+    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b)
+    ld = np.longdouble
+    Al, bl, xl = A.astype(ld), b.astype(ld), x.astype(ld)
+    e = r.astype(ld) @ P.astype(ld) @ r.astype(ld) + mu.astype(ld) @ (low.astype(ld) * high.astype(ld))
+    value = xl @ Al @ xl - 2 * bl @ xl + e
+    res = Al @ xl - bl
+    slack = (res @ res) / ld(0.5 * eig[0])
+    rounding = 64 * np.finfo(ld).eps * (abs(xl) @ abs(Al) @ abs(xl) + 2 * abs(bl) @ abs(xl) + abs(e))
+    bound = float(value - slack - rounding)
+    return bound, {"cond": float(eig[-1] / eig[0]), "margin": float(slack + rounding)}
 
 
 def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "CLARABEL") -> BoundResult:
