@@ -11,6 +11,7 @@ configfile: f"{workflow.basedir}/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/analytic.smk"
+include: "workflow/rules/perlayer.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
@@ -20,12 +21,14 @@ TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
     "fig5": figure_files("fig5_t_kurtosis"),
+    "fig4": figure_files("fig4_perlayer"),
+    "table3": rules.make_table3.output,
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig5, compare, cards
+localrules: all, fig1, fig2, fig5, fig4, table3, compare, cards
 
 
 rule all:
@@ -48,6 +51,16 @@ rule fig2:
 rule fig5:
     input:
         TARGETS["fig5"],
+
+
+rule fig4:
+    input:
+        TARGETS["fig4"],
+
+
+rule table3:
+    input:
+        TARGETS["table3"],
 
 
 rule compare:

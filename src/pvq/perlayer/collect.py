@@ -73,23 +73,32 @@ def layer_chunks(module: torch.nn.Module, x: torch.Tensor, selection: Selection,
     return chunks
 
 
-def save_chunks(path, chunks: list[dict], weight: np.ndarray, bits: list[int]) -> None:
-    """Write a layer's chunks and its per-tensor quantization steps (one per bit width) as .npz."""
-    arrays = {"bits": np.asarray(bits), "delta": np.array([mse_optimal_scale(weight, b) for b in bits]),
-              "chunk": np.array([c["chunk"] for c in chunks]), "rows": np.array([c["rows"] for c in chunks])}
-    for i, chunk in enumerate(chunks):
-        arrays[f"R_{i}"], arrays[f"w0_{i}"], arrays[f"channels_{i}"] = chunk["R"], chunk["w0"], chunk["channels"]
+def save_layers(path, layers: dict[str, tuple[list[dict], np.ndarray]], bits: list[int]) -> None:
+    """Write each layer's chunks and per-tensor quantization steps (one per bit width) to one .npz;
+    ``layers`` maps name -> (chunks, full weight tensor)."""
+    arrays = {"bits": np.asarray(bits)}
+    for name, (chunks, weight) in layers.items():
+        arrays[f"{name}/delta"] = np.array([mse_optimal_scale(weight, b) for b in bits])
+        arrays[f"{name}/chunk"] = np.array([c["chunk"] for c in chunks])
+        arrays[f"{name}/rows"] = np.array([c["rows"] for c in chunks])
+        for i, chunk in enumerate(chunks):
+            for key in ("R", "w0", "channels"):
+                arrays[f"{name}/{key}_{i}"] = chunk[key]
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
 
 
-def load_chunks(path) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
-    """(layer arrays: bits, delta; list of chunks: chunk, rows, R, w0, channels)."""
+def load_layer(path, name: str) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
+    """(layer arrays: bits, delta; list of chunks: chunk, rows, R, w0, channels) of layer ``name``."""
     with np.load(path) as data:
-        chunks = [{"chunk": int(data["chunk"][i]), "rows": int(data["rows"][i]), "R": data[f"R_{i}"],
-                   "w0": data[f"w0_{i}"], "channels": data[f"channels_{i}"]} for i in range(data["chunk"].size)]
-        return {"bits": data["bits"], "delta": data["delta"]}, chunks
+        if f"{name}/chunk" not in data:
+            raise KeyError(f"{path} holds no layer {name!r}")
+        ids = data[f"{name}/chunk"]
+        chunks = [{"chunk": int(ids[i]), "rows": int(data[f"{name}/rows"][i]), "R": data[f"{name}/R_{i}"],
+                   "w0": data[f"{name}/w0_{i}"], "channels": data[f"{name}/channels_{i}"]}
+                  for i in range(ids.size)]
+        return {"bits": data["bits"], "delta": data[f"{name}/delta"]}, chunks
 
 
 def calibration_images(crop: int, count: int, seed: int, imagenet_path=None) -> torch.Tensor:
@@ -102,16 +111,17 @@ def calibration_images(crop: int, count: int, seed: int, imagenet_path=None) -> 
     return random_crops(photos, count, crop, seed)
 
 
-def collect_model(model_name: str, layers: list[str], outs: list, selection: Selection,
-                  bits: list[int], images: int, imagenet_path=None) -> None:
-    """Capture every listed layer's input in one pass over the calibration images; save each layer."""
+def collect_model(model_name: str, layers: list[str], out, selection: Selection, bits: list[int],
+                  images: int, imagenet_path=None) -> None:
+    """Capture every listed layer's input in one pass over the calibration images; save them to ``out``."""
     torch.manual_seed(selection.seed)
     model, crop = load_model(model_name)
     modules = {name: weight_layer(model, name) for name in layers}
     inputs = capture_inputs(model, modules, calibration_images(crop, images, selection.seed, imagenet_path))
-    for offset, (name, out) in enumerate(zip(layers, outs)):
+    saved = {}
+    for offset, name in enumerate(layers):
         chunks = layer_chunks(modules[name], inputs[name], selection, seed_offset=offset)
-        weight = modules[name].weight.detach().double().numpy()
-        save_chunks(out, chunks, weight, bits)
+        saved[name] = (chunks, modules[name].weight.detach().double().numpy())
         print(f"{model_name} {name}: {len(chunks)} chunks, {chunks[0]['rows']} rows, "
               f"n = {chunks[0]['R'].shape[1]}, {len(chunks[0]['channels'])} channels", flush=True)
+    save_layers(out, saved, bits)

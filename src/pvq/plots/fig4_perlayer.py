@@ -1,0 +1,67 @@
+"""Fig. 4: per-layer post-training comparison with certified brackets, one panel per bit width.
+
+Each rectangle is one chunk of one layer: x from magnitude pruning + refit to the certified pruning
+optimum, y from the Park & Boyd quantization heuristic to the exact quantization optimum (sphere
+decoder) or, where that hit its limit, the SDP lower bound. Above the diagonal quantization wins
+whatever the optimiser, below it pruning does. Dashed edges: a pruning search hit its time limit
+(its certified bound is drawn); hollow: the quantization bound is the SDP relaxation's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+
+from pvq.perlayer.summary import chunk_boxes
+from pvq.plots.style import NEUTRAL, WIDTH_FULL
+import matplotlib.pyplot as plt
+
+INPUTS = ("perlayer",)
+
+
+def draw(perlayer):
+    boxes = chunk_boxes(perlayer)
+    bits = sorted(boxes["bits"].unique())
+    ncols = min(4, len(bits))
+    nrows = int(np.ceil(len(bits) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_FULL, 1.9 * nrows + 0.5), squeeze=False,
+                             constrained_layout=True)
+    layers = list(dict.fromkeys(boxes["model"] + " " + boxes["layer"]))
+    cmap = plt.get_cmap("tab10")
+    colour = {name: cmap(i % 10) for i, name in enumerate(layers)}
+    finite = boxes[[c for c in boxes if c.endswith("_db")]].replace([np.inf, -np.inf], np.nan)
+    top = np.nanmax(finite.to_numpy()) + 2
+    for ax, b in zip(axes.flat, bits):
+        panel = boxes[boxes["bits"] == b]
+        lo = np.nanmin(finite.loc[panel.index].to_numpy()) - 2
+        hi = np.nanmax(finite.loc[panel.index].to_numpy()) + 2
+        for _, box in panel.iterrows():
+            x0, x1 = box["prune_low_db"], min(box["prune_high_db"], top)
+            y0, y1 = box["quant_low_db"], min(box["quant_high_db"], top)
+            c = colour[box["model"] + " " + box["layer"]]
+            ax.add_patch(Rectangle((x0, y0), max(x1 - x0, 0.05), max(y1 - y0, 0.05),
+                                   facecolor=c if box["quant_exact"] else "none", alpha=0.55 if box["quant_exact"] else 1,
+                                   edgecolor=c, linewidth=0.9,
+                                   linestyle="-" if box["prune_certified"] else "--"))
+        ax.plot([lo, hi], [lo, hi], color=NEUTRAL, linewidth=0.8, zorder=0)
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal",
+               title=f"INT{b} vs {box['sparsity']:.1%} sparse")
+        ax.text(0.04, 0.96, "quantization\nbetter", transform=ax.transAxes, va="top", fontsize=6, color=NEUTRAL)
+        ax.text(0.96, 0.04, "pruning\nbetter", transform=ax.transAxes, ha="right", fontsize=6, color=NEUTRAL)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("quantization SNR (dB)")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("pruning SNR (dB)")
+    for ax in axes.flat[len(bits):]:
+        ax.axis("off")
+    handles = [Rectangle((0, 0), 1, 1, facecolor=colour[name], alpha=0.55, edgecolor=colour[name]) for name in layers]
+    handles += [Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="k"),
+                Line2D([], [], color="k", linestyle="--", linewidth=0.9)]
+    labels = layers + ["quantization bound = SDP relaxation", "pruning search hit its time limit"]
+    spare = axes.flat[len(bits)] if len(bits) < axes.size else None
+    if spare is not None:
+        spare.legend(handles, labels, loc="center", frameon=False, fontsize=6)
+    else:
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6)
+    return fig
