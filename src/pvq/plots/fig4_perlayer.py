@@ -36,19 +36,23 @@ def draw(perlayer):
         panel = boxes[boxes["bits"] == b]
         lo = np.nanmin(finite.loc[panel.index].to_numpy()) - 2
         hi = np.nanmax(finite.loc[panel.index].to_numpy()) + 2
+        least = 0.012 * (hi - lo)  # a collapsed box (both ends certified equal) stays visible
         for _, box in panel.iterrows():
             x0, x1 = box["prune_low_db"], min(box["prune_high_db"], top)
             y0, y1 = box["quant_low_db"], min(box["quant_high_db"], top)
             c = colour[box["model"] + " " + box["layer"]]
-            ax.add_patch(Rectangle((x0, y0), max(x1 - x0, 0.05), max(y1 - y0, 0.05),
-                                   facecolor=c if box["quant_exact"] else "none", alpha=0.55 if box["quant_exact"] else 1,
-                                   edgecolor=c, linewidth=0.9,
+            width, height = max(x1 - x0, least), max(y1 - y0, least)
+            ax.add_patch(Rectangle((x0 - (width - (x1 - x0)) / 2, y0 - (height - (y1 - y0)) / 2), width, height,
+                                   facecolor=c if box["quant_exact"] else "none",
+                                   alpha=0.6 if box["quant_exact"] else 1, edgecolor=c, linewidth=0.9,
                                    linestyle="-" if box["prune_certified"] else "--"))
         ax.plot([lo, hi], [lo, hi], color=NEUTRAL, linewidth=0.8, zorder=0)
         ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal",
                title=f"INT{b} vs {box['sparsity']:.1%} sparse")
-        ax.text(0.04, 0.96, "quantization\nbetter", transform=ax.transAxes, va="top", fontsize=6, color=NEUTRAL)
-        ax.text(0.96, 0.04, "pruning\nbetter", transform=ax.transAxes, ha="right", fontsize=6, color=NEUTRAL)
+    axes.flat[0].text(0.97, 0.04, "pruning\nbetter", transform=axes.flat[0].transAxes, ha="right",
+                      fontsize=6, color=NEUTRAL)
+    axes.flat[0].text(0.04, 0.96, "quantization\nbetter", transform=axes.flat[0].transAxes, va="top",
+                      fontsize=6, color=NEUTRAL)
     for ax in axes[:, 0]:
         ax.set_ylabel("quantization SNR (dB)")
     for ax in axes[-1, :]:
@@ -58,7 +62,7 @@ def draw(perlayer):
     handles = [Rectangle((0, 0), 1, 1, facecolor=colour[name], alpha=0.55, edgecolor=colour[name]) for name in layers]
     handles += [Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="k"),
                 Line2D([], [], color="k", linestyle="--", linewidth=0.9)]
-    labels = layers + ["quantization bound = SDP relaxation", "pruning search hit its time limit"]
+    labels = layers + ["filled: exact quantization optimum; hollow: SDP bound", "dashed: pruning search hit its time limit"]
     spare = axes.flat[len(bits)] if len(bits) < axes.size else None
     if spare is not None:
         spare.legend(handles, labels, loc="center", frameon=False, fontsize=6)
