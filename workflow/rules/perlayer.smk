@@ -21,6 +21,11 @@ rule collect_layer_inputs:
         layers=lambda wildcards: PERLAYER["models"][wildcards.plmodel],
         bits=PERLAYER["bits"],
         imagenet=f"--imagenet {config['imagenet_path']}" if config["imagenet_path"] else "",
+        chunk_features=PERLAYER["chunk_features"],
+        chunks=PERLAYER["chunks"],
+        out_channels=PERLAYER["out_channels"],
+        images=PERLAYER["calibration_images"],
+        seed=config["seed"],
     conda:
         CONDA_ENV
     log:
@@ -29,9 +34,9 @@ rule collect_layer_inputs:
         f"{BENCHMARKS}/perlayer/{{plmodel}}/collect.tsv"
     shell:
         "python -m pvq perlayer collect --model {wildcards.plmodel} --layers {params.layers}"
-        " --bits {params.bits} --chunk-features {PERLAYER[chunk_features]} --chunks {PERLAYER[chunks]}"
-        " --out-channels {PERLAYER[out_channels]} --images {PERLAYER[calibration_images]}"
-        " {params.imagenet} --seed {config[seed]} --out {output} > {log} 2>&1"
+        " --bits {params.bits} --chunk-features {params.chunk_features} --chunks {params.chunks}"
+        " --out-channels {params.out_channels} --images {params.images}"
+        " {params.imagenet} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
 rule bound_layer_part:
@@ -41,6 +46,11 @@ rule bound_layer_part:
         f"{PERLAYER_DIR}/{{plmodel}}/parts/{{pllayer}}.part-{{plpart}}.csv",
     params:
         limits=PERLAYER["time_limits"],
+        parts=PERLAYER["parts"],
+        baseline=config["baseline_bits"],
+        mip_channels=PERLAYER["mip_channels"],
+        samples=PERLAYER["heuristic_samples"],
+        seed=config["seed"],
     conda:
         CONDA_ENV
     log:
@@ -49,10 +59,10 @@ rule bound_layer_part:
         f"{BENCHMARKS}/perlayer/{{plmodel}}/{{pllayer}}.part-{{plpart}}.tsv"
     shell:
         "python -m pvq perlayer solve --inputs {input} --model {wildcards.plmodel} --layer {wildcards.pllayer}"
-        " --part {wildcards.plpart} --parts {PERLAYER[parts]} --baseline-bits {config[baseline_bits]}"
+        " --part {wildcards.plpart} --parts {params.parts} --baseline-bits {params.baseline}"
         " --prune-time-limit {params.limits[prune_exact]} --quant-time-limit {params.limits[quant_exact]}"
-        " --mip-time-limit {params.limits[mip]} --mip-channels {PERLAYER[mip_channels]}"
-        " --heuristic-samples {PERLAYER[heuristic_samples]} --seed {config[seed]} --out {output} > {log} 2>&1"
+        " --mip-time-limit {params.limits[mip]} --mip-channels {params.mip_channels}"
+        " --heuristic-samples {params.samples} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
 rule merge_layer_parts:
