@@ -69,6 +69,18 @@ def test_chunks_keep_the_gram_and_the_weights(lite0):
         np.testing.assert_array_equal(chunk["w0"], W[chunk["channels"], cols])
 
 
+def test_unknown_layer_and_bad_config_are_clear_errors(lite0):
+    from pvq.config import ConfigError, validate
+    from pvq.perlayer.models import weight_layer
+
+    with pytest.raises(KeyError, match="'_blocks.99._expand_conv' is not a conv or linear layer"):
+        weight_layer(lite0, "_blocks.99._expand_conv")
+    with pytest.raises(ConfigError, match=r"'perlayer.mip_bits': \[3\] not in perlayer.bits"):
+        validate({"perlayer": {"bits": [2, 4], "mip_bits": [3]}})
+    with pytest.raises(ConfigError, match="'perlayer.chunk_features'"):
+        validate({"perlayer": {"chunk_features": 100}})
+
+
 def test_keep_matches_the_storage_of_b_bits():
     assert [keep_for_bits(32, b) for b in (2, 4, 8)] == [4, 8, 16]  # 87.5 %, 75 %, 50 % sparse
     assert keep_for_bits(36, 3) == 7

@@ -49,6 +49,7 @@ rule bound_layer_part:
         parts=PERLAYER["parts"],
         baseline=config["baseline_bits"],
         mip_channels=PERLAYER["mip_channels"],
+        mip_bits=PERLAYER["mip_bits"],
         samples=PERLAYER["heuristic_samples"],
         seed=config["seed"],
     conda:
@@ -62,6 +63,7 @@ rule bound_layer_part:
         " --part {wildcards.plpart} --parts {params.parts} --baseline-bits {params.baseline}"
         " --prune-time-limit {params.limits[prune_exact]} --quant-time-limit {params.limits[quant_exact]}"
         " --mip-time-limit {params.limits[mip]} --mip-channels {params.mip_channels}"
+        " --mip-bits {params.mip_bits}"
         " --heuristic-samples {params.samples} --seed {params.seed} --out {output} > {log} 2>&1"
 
 

@@ -34,6 +34,7 @@ def add_arguments(parser) -> None:
     solve.add_argument("--quant-time-limit", type=float, required=True)
     solve.add_argument("--mip-time-limit", type=float, required=True)
     solve.add_argument("--mip-channels", type=int, required=True)
+    solve.add_argument("--mip-bits", type=int, nargs="*", default=[])
     solve.add_argument("--heuristic-samples", type=int, required=True)
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--out", required=True)
@@ -60,6 +61,7 @@ def run(args) -> None:
         arrays, chunks = load_layer(args.inputs, args.layer)
         limits = Limits(prune_exact=args.prune_time_limit, quant_exact=args.quant_time_limit,
                         mip=args.mip_time_limit, mip_channels=args.mip_channels,
+                        mip_bits=tuple(args.mip_bits),
                         heuristic_samples=args.heuristic_samples)
         mine = chunks[args.part::args.parts]
         print(f"{args.model} {args.layer}: part {args.part} of {args.parts}: {len(mine)} chunks", flush=True)

@@ -23,7 +23,8 @@ class Limits:
     prune_exact: float = 60.0
     quant_exact: float = 10.0
     mip: float = 120.0
-    mip_channels: int = 0      # output channels per chunk also solved by SCIP (0 = none)
+    mip_channels: int = 0      # output channels per chunk also solved by SCIP (0 = none) ...
+    mip_bits: tuple = ()       # ... at these bit widths
     heuristic_samples: int = 64
 
 
@@ -83,7 +84,7 @@ def solve_chunks(model: str, layer: str, layer_arrays: dict, chunks: list[dict],
         for position, (channel, w0) in enumerate(zip(chunk["channels"], chunk["w0"])):
             for bits, delta in zip(layer_arrays["bits"], layer_arrays["delta"]):
                 row = solve_channel(chunk["R"], w0, int(bits), float(delta), baseline_bits, limits,
-                                    seed=seed + int(channel), with_mip=position < limits.mip_channels)
+                                    seed=seed + int(channel), with_mip=position < limits.mip_channels and bits in limits.mip_bits)
                 rows.append({"model": model, "layer": layer, "chunk": chunk["chunk"],
                              "out_channel": int(channel), "m": chunk["rows"], **row})
         print(f"{layer}: chunk {chunk['chunk']} done ({count}/{len(chunks)}, "
