@@ -56,7 +56,7 @@ def table3(rows: pd.DataFrame) -> pd.DataFrame:
     certain, and % of chunks whose pruning optimum / quantization optimum is certified."""
     boxes = chunk_boxes(rows)
     out = boxes.groupby(["model", "layer", "bits"], sort=False).agg(
-        dim=("n", "max"), chunks=("chunk", "nunique"), sparsity=("sparsity", "first"),
+        dim=("n", "max"), chunks=("chunk", "nunique"), sparsity_pct=("sparsity", lambda s: 100 * s.iloc[0]),
         quant_wins_pct=("winner", lambda w: 100 * np.mean(w == "quant")),
         prune_wins_pct=("winner", lambda w: 100 * np.mean(w == "prune")),
         undecided_pct=("winner", lambda w: 100 * np.mean(w == "undecided")),

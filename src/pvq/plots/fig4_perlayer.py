@@ -25,9 +25,11 @@ def draw(perlayer):
     bits = sorted(boxes["bits"].unique())
     ncols = min(4, len(bits))
     nrows = int(np.ceil(len(bits) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_FULL, 1.9 * nrows + 0.5), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_FULL, 1.75 * nrows + 0.9), squeeze=False,
                              constrained_layout=True)
-    layers = list(dict.fromkeys(boxes["model"] + " " + boxes["layer"]))
+    names = boxes["layer"] if boxes["model"].nunique() == 1 else boxes["model"] + " " + boxes["layer"]
+    boxes = boxes.assign(name=names)
+    layers = list(dict.fromkeys(names))
     cmap = plt.get_cmap("tab10")
     colour = {name: cmap(i % 10) for i, name in enumerate(layers)}
     finite = boxes[[c for c in boxes if c.endswith("_db")]].replace([np.inf, -np.inf], np.nan)
@@ -40,19 +42,16 @@ def draw(perlayer):
         for _, box in panel.iterrows():
             x0, x1 = box["prune_low_db"], min(box["prune_high_db"], top)
             y0, y1 = box["quant_low_db"], min(box["quant_high_db"], top)
-            c = colour[box["model"] + " " + box["layer"]]
+            c = colour[box["name"]]
             width, height = max(x1 - x0, least), max(y1 - y0, least)
             ax.add_patch(Rectangle((x0 - (width - (x1 - x0)) / 2, y0 - (height - (y1 - y0)) / 2), width, height,
                                    facecolor=c if box["quant_exact"] else "none",
                                    alpha=0.6 if box["quant_exact"] else 1, edgecolor=c, linewidth=0.9,
                                    linestyle="-" if box["prune_certified"] else "--"))
         ax.plot([lo, hi], [lo, hi], color=NEUTRAL, linewidth=0.8, zorder=0)
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal",
-               title=f"INT{b} vs {box['sparsity']:.1%} sparse")
-    axes.flat[0].text(0.97, 0.04, "pruning\nbetter", transform=axes.flat[0].transAxes, ha="right",
-                      fontsize=6, color=NEUTRAL)
-    axes.flat[0].text(0.04, 0.96, "quantization\nbetter", transform=axes.flat[0].transAxes, va="top",
-                      fontsize=6, color=NEUTRAL)
+        ax.set(xlim=(lo, hi), ylim=(lo, hi))
+        ax.set_title(f"INT{b} vs {box['sparsity']:.1%} sparse", fontsize=8)
+        ax.set_box_aspect(1)
     for ax in axes[:, 0]:
         ax.set_ylabel("quantization SNR (dB)")
     for ax in axes[-1, :]:
@@ -62,10 +61,9 @@ def draw(perlayer):
     handles = [Rectangle((0, 0), 1, 1, facecolor=colour[name], alpha=0.55, edgecolor=colour[name]) for name in layers]
     handles += [Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="k"),
                 Line2D([], [], color="k", linestyle="--", linewidth=0.9)]
-    labels = layers + ["filled: exact quantization optimum; hollow: SDP bound", "dashed: pruning search hit its time limit"]
-    spare = axes.flat[len(bits)] if len(bits) < axes.size else None
-    if spare is not None:
-        spare.legend(handles, labels, loc="center", frameon=False, fontsize=6)
-    else:
-        fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6)
+    handles.append(Line2D([], [], color=NEUTRAL, linewidth=0.8))
+    labels = layers + ["filled: exact quantization optimum; hollow: SDP bound",
+                       "dashed: pruning search hit its time limit",
+                       "diagonal: above it quantization is better"]
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6)
     return fig
