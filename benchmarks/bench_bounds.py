@@ -27,7 +27,7 @@ LAYERS = ["_blocks.11._project_conv", "_blocks.15._expand_conv"]
 
 def problems(count: int, seed: int = 0):
     """(layer, R, w0, weight tensor) for ``count`` (chunk, channel) pairs with n = 32."""
-    model, crop = load_model("efficientnet_lite0")
+    model, crop, _, _ = load_model("efficientnet_lite0")
     modules = {name: weight_layer(model, name) for name in LAYERS}
     inputs = capture_inputs(model, modules, calibration_images(crop, 8, seed))
     out = []

@@ -41,8 +41,11 @@ def resize_shorter(image: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(image[None], size=out, mode="bilinear", antialias=True, align_corners=False)[0]
 
 
-def normalise(image: torch.Tensor) -> torch.Tensor:
-    return (image - MEAN) / STD
+def normalise(image: torch.Tensor, mean=MEAN, std=STD) -> torch.Tensor:
+    """(x - mean) / std per channel (scalars or 3-sequences); Lite weights: 0.5 / 0.5."""
+    mean = torch.as_tensor(mean, dtype=image.dtype).reshape(-1, 1, 1)
+    std = torch.as_tensor(std, dtype=image.dtype).reshape(-1, 1, 1)
+    return (image - mean) / std
 
 
 def evaluation_tensor(photo: np.ndarray, crop: int = 224) -> torch.Tensor:
@@ -54,7 +57,7 @@ def evaluation_tensor(photo: np.ndarray, crop: int = 224) -> torch.Tensor:
 
 
 def random_crops(photos: list[np.ndarray], count: int, crop: int, seed: int,
-                 min_scale: float = 0.25) -> torch.Tensor:
+                 min_scale: float = 0.25, mean=MEAN, std=STD) -> torch.Tensor:
     """``count`` seeded random crops (N, 3, crop, crop): photo chosen in turn, a square covering
     min_scale..1 of the shorter side at a random position, random horizontal flip, resized to crop."""
     rng = np.random.default_rng(seed)
@@ -69,7 +72,7 @@ def random_crops(photos: list[np.ndarray], count: int, crop: int, seed: int,
             patch = patch.flip(-1)
         patch = F.interpolate(patch[None], size=(crop, crop), mode="bilinear", antialias=True,
                               align_corners=False)[0]
-        out.append(normalise(patch))
+        out.append(normalise(patch, mean, std))
     return torch.stack(out)
 
 

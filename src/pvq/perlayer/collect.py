@@ -101,23 +101,25 @@ def load_layer(path, name: str) -> tuple[dict[str, np.ndarray], list[dict[str, n
         return {"bits": data["bits"], "delta": data[f"{name}/delta"]}, chunks
 
 
-def calibration_images(crop: int, count: int, seed: int, imagenet_path=None) -> torch.Tensor:
+def calibration_images(crop: int, count: int, seed: int, imagenet_path=None, mean=(0.5,),
+                       std=(0.5,)) -> torch.Tensor:
     """``count`` seeded random crops (N, 3, crop, crop): of the bundled photos, or of ImageNet
     training images when ``imagenet_path`` is set (the paper tier)."""
     from pvq.models.images import bundled_photos, imagenet_photos, random_crops
 
     photos = (list(bundled_photos().values()) if imagenet_path is None
               else imagenet_photos(imagenet_path, count, seed))
-    return random_crops(photos, count, crop, seed)
+    return random_crops(photos, count, crop, seed, mean=mean, std=std)
 
 
 def collect_model(model_name: str, layers: list[str], out, selection: Selection, bits: list[int],
                   images: int, imagenet_path=None) -> None:
     """Capture every listed layer's input in one pass over the calibration images; save them to ``out``."""
     torch.manual_seed(selection.seed)
-    model, crop = load_model(model_name)
+    model, crop, mean, std = load_model(model_name)
     modules = {name: weight_layer(model, name) for name in layers}
-    inputs = capture_inputs(model, modules, calibration_images(crop, images, selection.seed, imagenet_path))
+    inputs = capture_inputs(model, modules,
+                            calibration_images(crop, images, selection.seed, imagenet_path, mean, std))
     saved = {}
     for offset, name in enumerate(layers):
         chunks = layer_chunks(modules[name], inputs[name], selection, seed_offset=offset)

@@ -7,17 +7,18 @@ import torch
 from pvq.models.efficientnet_lite import IMAGE_SIZE, efficientnet_lite
 
 
-def load_model(name: str) -> tuple[torch.nn.Module, int]:
-    """(pretrained model in eval mode, input crop size). EfficientNet-Lite names load offline;
-    any other name is a torchvision model with its default weights (the paper tier: downloaded
-    through torchvision's cache)."""
+def load_model(name: str) -> tuple[torch.nn.Module, int, tuple, tuple]:
+    """(pretrained model in eval mode, input crop size, normalisation mean, std). EfficientNet-Lite
+    names load offline (mean = std = 0.5); any other name is a torchvision model with its default
+    weights and their preprocessing (the paper tier: downloaded through torchvision's cache)."""
     if name in IMAGE_SIZE:
-        return efficientnet_lite(name), IMAGE_SIZE[name]
+        return efficientnet_lite(name), IMAGE_SIZE[name], (0.5,), (0.5,)
     import torchvision
 
     weights = torchvision.models.get_model_weights(name).DEFAULT
-    crop = weights.transforms().crop_size[0]
-    return torchvision.models.get_model(name, weights=weights).eval(), crop
+    transform = weights.transforms()
+    model = torchvision.models.get_model(name, weights=weights).eval()
+    return model, transform.crop_size[0], tuple(transform.mean), tuple(transform.std)
 
 
 def weight_layer(model: torch.nn.Module, layer: str) -> torch.nn.Module:
