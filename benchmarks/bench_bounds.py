@@ -43,16 +43,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=8, help="(chunk, channel) pairs")
     parser.add_argument("--mip-bits", type=int, nargs="+", default=[4])
+    parser.add_argument("--mip-time-limit", type=float, default=120.0)
     args = parser.parse_args()
     cases = problems(args.problems)
-    print(f"{len(cases)} problems, n = {sorted({c[1].shape[1] for c in cases})}, layers {LAYERS}")
+    print(f"{len(cases)} problems, n = {sorted({c[1].shape[1] for c in cases})}, layers {LAYERS}", flush=True)
 
     exact_s, mip_s, agree = [], [], []
     for bits in args.mip_bits:
         for _, R, w0, _ in cases:
             keep = keep_for_bits(w0.size, bits)
             exact = bounds.solve_prune_exact(R, w0, keep)
-            mip = bounds.solve_prune_mip(R, w0, keep)
+            mip = bounds.solve_prune_mip(R, w0, keep, time_limit=args.mip_time_limit)
+            print(f"  INT{bits} sparsity, keep {keep}: B&B {exact.seconds:.3f} s ({exact.status}), "
+                  f"SCIP {mip.seconds:.2f} s ({mip.status})", flush=True)
             exact_s.append(exact.seconds)
             mip_s.append(mip.seconds)
             agree.append(exact.status == "optimal" and mip.status == "optimal"

@@ -43,7 +43,7 @@ rule bound_layer_part:
     input:
         rules.collect_layer_inputs.output,
     output:
-        f"{PERLAYER_DIR}/{{plmodel}}/parts/{{pllayer}}.part-{{plpart}}.csv",
+        f"{PERLAYER_DIR}/{{plmodel}}/parts/{{pllayer}}.shard-{{plpart}}.csv",
     params:
         limits=PERLAYER["time_limits"],
         parts=PERLAYER["parts"],
@@ -55,9 +55,9 @@ rule bound_layer_part:
     conda:
         CONDA_ENV
     log:
-        f"{LOGS}/perlayer/{{plmodel}}/{{pllayer}}.part-{{plpart}}.log",
+        f"{LOGS}/perlayer/{{plmodel}}/{{pllayer}}.shard-{{plpart}}.log",
     benchmark:
-        f"{BENCHMARKS}/perlayer/{{plmodel}}/{{pllayer}}.part-{{plpart}}.tsv"
+        f"{BENCHMARKS}/perlayer/{{plmodel}}/{{pllayer}}.shard-{{plpart}}.tsv"
     shell:
         "python -m pvq perlayer solve --inputs {input} --model {wildcards.plmodel} --layer {wildcards.pllayer}"
         " --part {wildcards.plpart} --parts {params.parts} --baseline-bits {params.baseline}"
@@ -69,7 +69,7 @@ rule bound_layer_part:
 
 rule merge_layer_parts:
     input:
-        lambda wildcards: [f"{PERLAYER_DIR}/{wildcards.plmodel}/parts/{wildcards.pllayer}.part-{part}.csv"
+        lambda wildcards: [f"{PERLAYER_DIR}/{wildcards.plmodel}/parts/{wildcards.pllayer}.shard-{part}.csv"
                            for part in range(PERLAYER["parts"])],
     output:
         f"{PERLAYER_DIR}/{{plmodel}}/{{pllayer}}.csv",
