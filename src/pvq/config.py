@@ -120,6 +120,10 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         problems.append(f"config key 'analytic.t_range.r_min': {t_range['r_min']} exceeds "
                         f"analytic.t_range.r_max = {t_range['r_max']}")
     problems += _unknown_zoo_models(config["zoo"]["models"])
+    perlayer = config["perlayer"]
+    stray = sorted(set(perlayer["mip_bits"]) - set(perlayer["bits"]))
+    if stray:
+        problems.append(f"config key 'perlayer.mip_bits': {stray} not in perlayer.bits = {perlayer['bits']}")
     return problems
 
 

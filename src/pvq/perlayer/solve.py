@@ -1,0 +1,101 @@
+"""Every solver on every (chunk, output channel, bit width) of one layer part: the rows of <layer>.csv.
+
+Quantization at b bits uses the layer's per-tensor MSE-optimal step; pruning at sparsity 1 - b/16
+keeps round(n b / 16) weights of the chunk. SNRs are 10 log10(||X_C w0||^2 / error) in dB.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pvq import bounds
+from pvq.bounds import snr_db_of
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Solver budgets (seconds) and how much the MIP cross-check covers."""
+
+    prune_exact: float = 60.0
+    quant_exact: float = 10.0
+    mip: float = 120.0
+    mip_channels: int = 0      # output channels per chunk also solved by SCIP (0 = none) ...
+    mip_bits: tuple = ()       # ... at these bit widths
+    heuristic_samples: int = 64
+
+
+def keep_for_bits(n: int, bits: int, baseline_bits: int = 16) -> int:
+    """Weights kept by pruning at the size of b-bit quantization: round(n (1 - c)), c = 1 - b/baseline."""
+    return int(round(n * bits / baseline_bits))
+
+
+def solve_channel(R: np.ndarray, w0: np.ndarray, bits: int, delta: float, baseline_bits: int,
+                  limits: Limits, seed: int, with_mip: bool) -> dict:
+    """All methods on one (chunk, output channel, bit width); one CSV row (without identifiers)."""
+    n = w0.size
+    signal = float(np.sum((R @ w0) ** 2))
+    keep = keep_for_bits(n, bits, baseline_bits)
+    snr = lambda error: snr_db_of(signal, error)  # noqa: E731
+
+    rtn = bounds.quant_rtn(R, w0, delta, bits)
+    sdp = bounds.quant_sdp_bound(R, w0, delta, bits)
+    heuristic = bounds.quant_heuristic(R, w0, delta, bits, samples=limits.heuristic_samples,
+                                       seed=seed, relaxation=sdp)
+    exact = bounds.solve_quant_exact(R, w0, delta, bits, time_limit=limits.quant_exact, upper=heuristic)
+    magnitude = bounds.prune_heuristic(R, w0, keep, refit=False)
+    refit = bounds.prune_heuristic(R, w0, keep)
+    optimum = bounds.solve_prune_exact(R, w0, keep, time_limit=limits.prune_exact)
+    row = {
+        "n": n, "bits": bits, "sparsity": 1 - bits / baseline_bits, "keep": keep, "delta": delta,
+        "signal_energy": signal,
+        "quant_rtn_snr_db": snr(rtn.error),
+        "quant_heuristic_snr_db": snr(heuristic.error),
+        "quant_sdp_bound_snr_db": snr(sdp.lower_bound),
+        "quant_sdp_status": sdp.status,
+        "quant_exact_snr_db": snr(exact.error),
+        "quant_status": exact.status,
+        "prune_magnitude_snr_db": snr(magnitude.error),
+        "prune_refit_snr_db": snr(refit.error),
+        "prune_opt_snr_db": snr(optimum.error),
+        "prune_bound_snr_db": snr(optimum.lower_bound),
+        "prune_status": optimum.status,
+        "prune_mip_snr_db": np.nan, "prune_mip_bound_snr_db": np.nan, "prune_mip_status": "not_run",
+        "quant_heuristic_seconds": heuristic.seconds, "quant_sdp_seconds": sdp.seconds,
+        "quant_exact_seconds": exact.seconds, "prune_exact_seconds": optimum.seconds,
+        "prune_mip_seconds": np.nan,
+    }
+    if with_mip:
+        mip = bounds.solve_prune_mip(R, w0, keep, time_limit=limits.mip)
+        row.update(prune_mip_snr_db=snr(mip.error), prune_mip_bound_snr_db=snr(mip.lower_bound),
+                   prune_mip_status=mip.status, prune_mip_seconds=mip.seconds)
+    return row
+
+
+def solve_chunks(model: str, layer: str, layer_arrays: dict, chunks: list[dict], limits: Limits,
+                 baseline_bits: int, seed: int) -> pd.DataFrame:
+    """Rows for every chunk, selected output channel and bit width, with progress on stdout."""
+    rows = []
+    start = time.perf_counter()
+    for count, chunk in enumerate(chunks, 1):
+        for position, (channel, w0) in enumerate(zip(chunk["channels"], chunk["w0"])):
+            for bits, delta in zip(layer_arrays["bits"], layer_arrays["delta"]):
+                row = solve_channel(chunk["R"], w0, int(bits), float(delta), baseline_bits, limits,
+                                    seed=seed + int(channel), with_mip=position < limits.mip_channels and bits in limits.mip_bits)
+                rows.append({"model": model, "layer": layer, "chunk": chunk["chunk"],
+                             "out_channel": int(channel), "m": chunk["rows"], **row})
+        print(f"{layer}: chunk {chunk['chunk']} done ({count}/{len(chunks)}, "
+              f"{time.perf_counter() - start:.1f} s)", flush=True)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+COLUMNS = ["model", "layer", "chunk", "out_channel", "n", "m", "bits", "sparsity", "keep", "delta",
+           "signal_energy", "quant_rtn_snr_db", "quant_heuristic_snr_db", "quant_sdp_bound_snr_db",
+           "quant_sdp_status", "quant_exact_snr_db", "quant_status", "prune_magnitude_snr_db",
+           "prune_refit_snr_db", "prune_opt_snr_db", "prune_bound_snr_db", "prune_status",
+           "prune_mip_snr_db", "prune_mip_bound_snr_db", "prune_mip_status",
+           "quant_heuristic_seconds", "quant_sdp_seconds", "quant_exact_seconds",
+           "prune_exact_seconds", "prune_mip_seconds"]

@@ -1,0 +1,143 @@
+"""Per-layer stage: real EfficientNet-Lite0, unfolded inputs, chunk brackets, and the smoke run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torchvision
+
+from pvq.models.efficientnet_lite import efficientnet_lite
+from pvq.models.images import bundled_photos, evaluation_tensor, random_crops
+from pvq.perlayer.activations import capture_inputs, group_columns, unfold
+from pvq.perlayer.collect import Selection, layer_chunks
+from pvq.perlayer.solve import COLUMNS, keep_for_bits
+from pvq.perlayer.summary import chunk_boxes, table3
+
+CATEGORIES = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return efficientnet_lite("efficientnet_lite0")
+
+
+def test_lite0_classifies_the_bundled_photos(lite0):
+    photos = bundled_photos()
+    batch = torch.stack([evaluation_tensor(photo) for photo in photos.values()])
+    with torch.no_grad():
+        top5 = lite0(batch).topk(5).indices
+    names = {name: [CATEGORIES[i] for i in row] for name, row in zip(photos, top5)}
+    assert names["china"][0] == "palace"
+    assert names["flower"][0] == "daisy"
+    assert {"academic gown", "mortarboard", "military uniform"} <= set(names["grace_hopper"])
+
+
+@pytest.mark.parametrize("layer", ["_conv_stem", "_blocks.1._depthwise_conv", "_blocks.2._expand_conv", "_fc"])
+def test_unfolded_inputs_reproduce_the_layer_output(lite0, layer):
+    """X @ W^T (per group) equals what PyTorch's own module computes, padding and stride included."""
+    module = dict(lite0.named_modules())[layer]
+    images = random_crops(list(bundled_photos().values()), 2, 224, seed=0)
+    seen = {}
+    hook = module.register_forward_hook(lambda mod, args, out: seen.update(x=args[0], y=out))
+    with torch.no_grad():
+        lite0(images)
+    hook.remove()
+    X = unfold(module, seen["x"]).double()
+    W = module.weight.detach().double().reshape(module.weight.shape[0], -1)
+    y = seen["y"].double()
+    y = (y.reshape(-1, y.shape[-1]) if y.ndim == 2 else y.permute(0, 2, 3, 1).reshape(-1, y.shape[1]))
+    if module.bias is not None:
+        y = y - module.bias.double()
+    for channel in (0, W.shape[0] // 2, W.shape[0] - 1):
+        cols = group_columns(module, channel) if isinstance(module, torch.nn.Conv2d) else slice(None)
+        torch.testing.assert_close(X[:, cols] @ W[channel], y[:, channel], rtol=1e-4, atol=1e-4)
+
+
+def test_chunks_keep_the_gram_and_the_weights(lite0):
+    module = dict(lite0.named_modules())["_blocks.2._expand_conv"]
+    images = random_crops(list(bundled_photos().values()), 2, 224, seed=1)
+    x = capture_inputs(lite0, {"l": module}, images)["l"]
+    chunks = layer_chunks(module, x, Selection(chunk_features=10, chunks=2, out_channels=3, seed=0))
+    X = unfold(module, x).double().numpy()
+    W = module.weight.detach().double().reshape(144, -1).numpy()
+    assert len(chunks) == 2 and all(len(c["channels"]) == 3 for c in chunks)
+    for chunk in chunks:
+        cols = slice(chunk["chunk"] * 10, min(chunk["chunk"] * 10 + 10, 24))
+        np.testing.assert_allclose(chunk["R"].T @ chunk["R"], X[:, cols].T @ X[:, cols], rtol=1e-9, atol=1e-6)
+        np.testing.assert_array_equal(chunk["w0"], W[chunk["channels"], cols])
+
+
+def test_unknown_layer_and_bad_config_are_clear_errors(lite0):
+    from pvq.config import ConfigError, validate
+    from pvq.perlayer.models import weight_layer
+
+    with pytest.raises(KeyError, match="'_blocks.99._expand_conv' is not a conv or linear layer"):
+        weight_layer(lite0, "_blocks.99._expand_conv")
+    with pytest.raises(ConfigError, match=r"'perlayer.mip_bits': \[3\] not in perlayer.bits"):
+        validate({"perlayer": {"bits": [2, 4], "mip_bits": [3]}})
+    with pytest.raises(ConfigError, match="'perlayer.chunk_features'"):
+        validate({"perlayer": {"chunk_features": 100}})
+
+
+def test_keep_matches_the_storage_of_b_bits():
+    assert [keep_for_bits(32, b) for b in (2, 4, 8)] == [4, 8, 16]  # 87.5 %, 75 %, 50 % sparse
+    assert keep_for_bits(36, 3) == 7
+
+
+def _row(chunk, channel, signal, quant, prune, **extra):
+    q_heur, q_best = quant
+    p_heur, p_best = prune
+    row = dict(model="m", layer="l", chunk=chunk, out_channel=channel, n=4, m=100, bits=4, sparsity=0.75,
+               keep=1, delta=0.1, signal_energy=signal, quant_rtn_snr_db=0.0,
+               quant_heuristic_snr_db=10 * np.log10(signal / q_heur), quant_sdp_bound_snr_db=10 * np.log10(signal / q_best),
+               quant_sdp_status="bound", quant_exact_snr_db=10 * np.log10(signal / q_heur), quant_status="time_limit",
+               prune_magnitude_snr_db=0.0, prune_refit_snr_db=10 * np.log10(signal / p_heur),
+               prune_opt_snr_db=10 * np.log10(signal / p_best), prune_bound_snr_db=10 * np.log10(signal / p_best),
+               prune_status="optimal", prune_mip_snr_db=np.nan, prune_mip_bound_snr_db=np.nan,
+               prune_mip_status="not_run")
+    row.update(extra)
+    return row
+
+
+def test_chunk_brackets_sum_errors_over_channels():
+    """Chunk SNR = 10 log10(sum signal / sum error); a box above the diagonal is a quantization win."""
+    rows = pd.DataFrame([_row(0, 0, 100.0, (1.0, 0.5), (20.0, 10.0)), _row(0, 1, 300.0, (3.0, 1.5), (40.0, 30.0)),
+                         _row(1, 0, 100.0, (10.0, 5.0), (8.0, 6.0))])
+    boxes = chunk_boxes(rows).set_index("chunk")
+    assert boxes.loc[0, "quant_low_db"] == pytest.approx(10 * np.log10(400 / 4.0))
+    assert boxes.loc[0, "quant_high_db"] == pytest.approx(10 * np.log10(400 / 2.0))
+    assert boxes.loc[0, "prune_low_db"] == pytest.approx(10 * np.log10(400 / 60.0))
+    assert boxes.loc[0, "prune_high_db"] == pytest.approx(10 * np.log10(400 / 40.0))
+    assert boxes.loc[0, "winner"] == "quant" and boxes.loc[1, "winner"] == "undecided"
+    summary = table3(rows)
+    assert summary.loc[0, "quant_wins_pct"] == 50 and summary.loc[0, "undecided_pct"] == 50
+
+
+def test_exact_quantization_collapses_the_box():
+    rows = pd.DataFrame([_row(0, 0, 100.0, (2.0, 1.0), (50.0, 40.0), quant_status="optimal",
+                              quant_exact_snr_db=10 * np.log10(100 / 1.5))])
+    box = chunk_boxes(rows).iloc[0]
+    assert box["quant_high_db"] == pytest.approx(10 * np.log10(100 / 1.5)) and box["quant_exact"]
+
+
+@pytest.mark.pipeline
+def test_smoke_run_certifies_every_pruning_optimum(smoke_run):
+    table = pd.read_csv(smoke_run / "perlayer" / "efficientnet_lite0" / "_blocks.2._expand_conv.csv")
+    assert list(table.columns) == COLUMNS
+    assert (table["prune_status"] == "optimal").all()
+    checked = table[table["prune_mip_status"] != "not_run"]
+    assert len(checked) > 0 and (checked["prune_mip_status"] == "optimal").all()
+    np.testing.assert_allclose(checked["prune_mip_snr_db"], checked["prune_opt_snr_db"], atol=1e-4)
+    assert (table["prune_opt_snr_db"] >= table["prune_refit_snr_db"] - 1e-9).all()
+    assert (table["prune_refit_snr_db"] >= table["prune_magnitude_snr_db"] - 1e-9).all()
+    exact = table["quant_status"] == "optimal"
+    assert (table.loc[exact, "quant_sdp_bound_snr_db"] >= table.loc[exact, "quant_exact_snr_db"] - 1e-9).all()
+    assert (table["quant_exact_snr_db"] >= table["quant_heuristic_snr_db"] - 1e-9).all()
+    assert (table["quant_heuristic_snr_db"] >= table["quant_rtn_snr_db"] - 1e-9).all()
+    summary = pd.read_csv(smoke_run / "tables" / "table3_perlayer.csv")
+    assert set(summary["bits"]) == {2, 4, 8}
+    for suffix in ("pdf", "png"):
+        assert (smoke_run / "figures" / f"fig4_perlayer.{suffix}").stat().st_size > 1000
+    assert "SCIP" in (smoke_run / "cards" / "perlayer.md").read_text()
