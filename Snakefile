@@ -12,6 +12,7 @@ configfile: f"{workflow.basedir}/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/analytic.smk"
 include: "workflow/rules/zoo.smk"
+include: "workflow/rules/allocation.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
@@ -23,12 +24,14 @@ TARGETS = {
     "fig5": figure_files("fig5_t_kurtosis"),
     "fig3": FIG3_FILES,
     "table2": TABLE2_FILES,
+    "fig10": FIG10_FILES,
+    "fig11": FIG11_FILES,
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig5, fig3, table2, compare, cards
+localrules: all, fig1, fig2, fig5, fig3, table2, fig10, fig11, compare, cards
 
 
 rule all:
@@ -61,6 +64,16 @@ rule fig3:
 rule table2:
     input:
         TARGETS["table2"],
+
+
+rule fig10:
+    input:
+        TARGETS["fig10"],
+
+
+rule fig11:
+    input:
+        TARGETS["fig11"],
 
 
 rule compare:

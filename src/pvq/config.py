@@ -120,6 +120,9 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         problems.append(f"config key 'analytic.t_range.r_min': {t_range['r_min']} exceeds "
                         f"analytic.t_range.r_max = {t_range['r_max']}")
     problems += _unknown_zoo_models(config["zoo"]["models"])
+    problems += [f"config key 'allocation.models': {name!r} is not in zoo.models (its zoo CSV gives the "
+                 f"tensors and their kurtosis)" for name in config["allocation"]["models"]
+                 if name not in config["zoo"]["models"]]
     return problems
 
 
