@@ -8,6 +8,7 @@ counted) at the budget's bit width, above which the rule of thumb prunes.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
 from pvq.plots.style import NEUTRAL, PANEL_HEIGHT, PRUNE, QUANT, WIDTH_FULL, panels
 from pvq.zoo.regions import kurtosis_boundary
@@ -45,7 +46,14 @@ def draw(choices, zoo):
             ax.axvline(threshold, color="k", ls="--", lw=0.8, label="zoo: pruning favoured above")
         share = np.average(rows["choice"].isin(["prune", "prune_quant"]), weights=rows["numel"]) if len(rows) else 0
         ax.set(xscale="log", yscale="log", xlabel="sample kurtosis",
-               title=f"budget {budget:g} bits/weight ({100 * share:.0f}% of weights pruned)")
+               title=f"{budget:g} bits/weight: {100 * share:.0f}% of weights\nin tensors that are pruned")
+    low, high = choices["kurtosis"].min(), choices["kurtosis"].max()
+    ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if 0.8 * low <= t <= 1.25 * high]
+    for ax in axes[0]:
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(lambda value, _: f"{value:g}")
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
     axes[0][0].set_ylabel("weights in tensor")
     handles, labels = [], []
     for ax in axes[0]:
