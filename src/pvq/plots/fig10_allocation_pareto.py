@@ -2,7 +2,7 @@
 
 One column per model; x = storage the allocation uses / number of weights (masks and scales counted),
 top: y = -10 log10(model error / normaliser), the size-weighted mean NSR in dB (``snr_db`` of the CSV);
-bottom: each strategy's SNR minus that of the best bit width per tensor at the same budget (what
+bottom: against the budget, each strategy's SNR minus that of the best bit width per tensor at the same budget (what
 pruning adds; pruning only, far below, left out). Budgets a strategy cannot meet are named in the panel.
 """
 
@@ -27,7 +27,7 @@ STYLES = {  # strategy: (label, colour, line style, marker)
 def draw(allocation):
     models = list(dict.fromkeys(allocation["model"]))
     fig, axes = plt.subplots(2, len(models), figsize=(min(WIDTH_FULL, 2.6 * len(models) + 1.2), PANEL_HEIGHT * 2.1),
-                             sharex="col", sharey="row", squeeze=False, constrained_layout=True,
+                             sharey="row", squeeze=False, constrained_layout=True,
                              gridspec_kw={"height_ratios": [1.6, 1]})
     for top, bottom, model in zip(axes[0], axes[1], models):
         rows = allocation[allocation["model"] == model]
@@ -41,7 +41,7 @@ def draw(allocation):
                      lw=1.0, label=label, zorder=order)
             if strategy != "prune_only":
                 gain = solved["snr_db"].to_numpy() - reference.reindex(solved["budget_bits"]).to_numpy()
-                bottom.plot(solved["average_bits"], gain, color=colour, ls=style, marker=marker, ms=3, lw=1.0,
+                bottom.plot(solved["budget_bits"], gain, color=colour, ls=style, marker=marker, ms=3, lw=1.0,
                             zorder=order)
             if len(solved) < len(line):
                 budgets = ", ".join(f"{b:g}" for b in line.loc[~np.isfinite(line["snr_db"]), "budget_bits"])
@@ -50,7 +50,8 @@ def draw(allocation):
             top.text(0.98, 0.03, "infeasible\n" + "\n".join(missing), transform=top.transAxes, ha="right",
                      va="bottom", fontsize=5.5, color=NEUTRAL)
         top.set_title(model.replace("_", "-"))
-        bottom.set_xlabel("bits per weight (storage used / weights)")
+        top.set_xlabel("bits per weight used (storage / weights)")
+        bottom.set_xlabel("budget (bits per weight)")
     axes[0][0].set_ylabel("model weight SNR (dB)")
     axes[1][0].set_ylabel("gain over quantization,\nbits per tensor (dB)")
     handles, labels = axes[0][0].get_legend_handles_labels()
