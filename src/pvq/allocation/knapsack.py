@@ -107,7 +107,7 @@ class MultipleChoiceKnapsack:
         scale = 1.0 / reference if reference > 0 else 1.0
         self._problem.setObjective(pulp.lpSum(float(c * scale) * v
                                               for c, v in zip(self.cost[self._options], self._x)))
-        self._problem.constraints["budget"].changeRHS(float(np.floor(capacity)) + 0.5)
+        self._problem.get_constraint_by_name("budget").changeRHS(float(np.floor(capacity)) + 0.5)
         options = dict(msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.0, threads=1)
         backend = pulp.HiGHS(**options) if solver == "highs" else pulp.PULP_CBC_CMD(**options)
         self._problem.solve(backend)

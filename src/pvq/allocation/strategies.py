@@ -107,7 +107,7 @@ class ModelAllocation:
         """Option rows of b-bit quantization everywhere, or of the kurtosis rule at b bits."""
         frame = self.options.assign(row=np.arange(len(self.options)))
         quant = frame[(frame["choice"] == "quant") & (frame["bits"] == bits)].set_index("tensor")["row"]
-        picks = quant.reindex(self.tensors).to_numpy()
+        picks = quant.reindex(self.tensors).to_numpy().copy()
         if not kurtosis_rule:
             return picks
         threshold = self.boundary.get(bits, np.nan)
