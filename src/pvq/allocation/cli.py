@@ -26,7 +26,7 @@ def add_arguments(parser) -> None:
     allocate.add_argument("--mask-encoding", default="bitmap")
     allocate.add_argument("--index-bits", type=int, default=4)
     allocate.add_argument("--objective", default="weighted_nsr")
-    allocate.add_argument("--solver", default="highs")
+    allocate.add_argument("--solver", default="cbc")
     allocate.add_argument("--time-limit-s", type=float, default=60.0)
     allocate.add_argument("--candidates", type=int, default=100)
     allocate.add_argument("--workers", type=int, default=1)

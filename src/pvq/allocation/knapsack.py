@@ -55,7 +55,6 @@ class MultipleChoiceKnapsack:
         if not np.all(np.isfinite(self.cost)):
             raise ValueError("option costs must be finite")
         self.members = [np.flatnonzero(self.group == g) for g in range(self.groups)]
-        self._problem = None
 
     def smallest_size(self) -> int:
         """The least total size any allocation has (each group's smallest option)."""
@@ -80,46 +79,72 @@ class MultipleChoiceKnapsack:
             keep += self._frontier(members)
         return np.sort(np.array(keep, dtype=np.int64))
 
-    def _build(self) -> None:
-        """The MILP over the undominated options (the objective is set per solve)."""
-        self._options = self.undominated()
-        size = self.size[self._options]
-        problem = pulp.LpProblem("allocation", pulp.LpMinimize)
-        x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in range(size.size)]
-        group = self.group[self._options]
-        for g in range(self.groups):
-            problem += pulp.lpSum(x[i] for i in np.flatnonzero(group == g)) == 1, f"one_{g}"
-        problem += pulp.lpSum(int(s) * v for s, v in zip(size, x)) <= 0, "budget"
-        self._problem, self._x = problem, x
+    def multiplier(self, capacity: int) -> tuple[float, float]:
+        """The Lagrangian dual's best multiplier lam >= 0 and its value, the LP relaxation's optimum:
+        max over lam of sum_g min_{i in g} (cost_i + lam size_i) - lam capacity (concave, piecewise
+        linear, with breakpoints at the negated slopes of the groups' convex hulls)."""
+        slopes = [0.0]
+        for members in self.members:
+            hull = self._hull(members)
+            slopes += [-(self.cost[b] - self.cost[a]) / (self.size[b] - self.size[a]) for a, b in zip(hull, hull[1:])]
+        candidates = np.unique(np.array(slopes))
+        best = (-np.inf, 0.0)
+        for chunk in np.array_split(candidates, max(1, candidates.size // 256)):
+            value = self.cost[:, None] + self.size[:, None] * chunk[None, :]
+            group_min = np.full((self.groups, chunk.size), np.inf)
+            np.minimum.at(group_min, self.group, value)
+            dual = group_min.sum(axis=0) - chunk * capacity
+            i = int(np.argmax(dual))
+            best = max(best, (float(dual[i]), float(chunk[i])))
+        return best[1], best[0]
+
+    def reduced_options(self, capacity: int, upper: float) -> np.ndarray:
+        """Indices of the options that can be in an allocation costing at most ``upper`` (reduced-cost
+        fixing): forcing option i into group g costs at least the dual value plus i's reduced cost
+        (cost_i + lam size_i minus g's least such value), so options whose bound exceeds ``upper``
+        cannot be in an optimum; kept with a 1e-7 relative margin for rounding."""
+        lam, bound = self.multiplier(capacity)
+        value = self.cost + lam * self.size
+        group_min = np.full(self.groups, np.inf)
+        np.minimum.at(group_min, self.group, value)
+        keep = bound + (value - group_min[self.group]) <= upper + 1e-7 * abs(upper)
+        return np.intersect1d(np.flatnonzero(keep), self.undominated())
 
     def milp(self, capacity: float, solver: str = "highs", time_limit_s: float = 60.0) -> Allocation:
         """The exact optimum by mixed-integer programming (zero optimality gap), or the best solution
-        the solver found within ``time_limit_s`` (status ``feasible``). Raises InfeasibleBudget."""
+        the solver found within ``time_limit_s`` (status ``feasible``). Raises InfeasibleBudget.
+
+        The greedy allocation is the incumbent: it bounds which options can matter (``reduced_options``),
+        scales the objective (so the solver's absolute tolerances act as relative ones) and, as a MIP
+        start would, stands if the solver returns something worse within its tolerances.
+        """
         self.check_capacity(capacity)
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-        if self._problem is None:
-            self._build()
         start = time.perf_counter()
-        # Costs in units of the greedy allocation's cost (a near-optimal value), so that the solver's
-        # absolute tolerances (~1e-6 to 1e-9) act as relative ones whatever the error's scale.
-        reference = self.greedy(capacity).cost
-        scale = 1.0 / reference if reference > 0 else 1.0
-        self._problem.setObjective(pulp.lpSum(float(c * scale) * v
-                                              for c, v in zip(self.cost[self._options], self._x)))
-        self._problem.get_constraint_by_name("budget").changeRHS(float(np.floor(capacity)) + 0.5)
-        options = dict(msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.0, threads=1)
-        backend = pulp.HiGHS(**options) if solver == "highs" else pulp.PULP_CBC_CMD(**options)
-        self._problem.solve(backend)
-        seconds = time.perf_counter() - start
+        bits = int(np.floor(capacity))
+        incumbent = self.greedy(bits)
+        options = np.union1d(self.reduced_options(bits, incumbent.cost), incumbent.picks)
+        scale = 1.0 / incumbent.cost if incumbent.cost > 0 else 1.0
+        problem = pulp.LpProblem("allocation", pulp.LpMinimize)
+        x = [pulp.LpVariable(f"x{i}", cat=pulp.LpBinary) for i in options]
+        problem += pulp.lpSum(float(self.cost[i] * scale) * v for i, v in zip(options, x))
+        group = self.group[options]
+        for g in range(self.groups):
+            problem += pulp.lpSum(x[j] for j in np.flatnonzero(group == g)) == 1, f"one_{g}"
+        problem += pulp.lpSum(int(self.size[i]) * v for i, v in zip(options, x)) <= bits + 0.5, "budget"
+        settings = dict(msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.0, threads=1)
+        problem.solve(pulp.HiGHS(**settings) if solver == "highs" else pulp.PULP_CBC_CMD(**settings))
         found = {pulp.LpSolutionOptimal: "optimal", pulp.LpSolutionIntegerFeasible: "feasible",
-                 pulp.LpSolutionInfeasible: "infeasible"}.get(self._problem.sol_status, "no_solution")
+                 pulp.LpSolutionInfeasible: "infeasible"}.get(problem.sol_status, "no_solution")
         if found in ("infeasible", "no_solution"):
-            return Allocation(np.full(self.groups, -1), np.nan, -1, found, seconds)
+            return Allocation(np.full(self.groups, -1), np.nan, -1, found, time.perf_counter() - start)
         values = np.zeros(self.cost.size)
-        values[self._options] = [v.varValue or 0.0 for v in self._x]
-        picks = [members[np.argmax(values[members])] for members in self.members]
-        return self._allocation(picks, found, seconds)
+        values[options] = [v.varValue or 0.0 for v in x]
+        picks = np.array([members[np.argmax(values[members])] for members in self.members])
+        if self.cost[incumbent.picks].sum() < self.cost[picks].sum():
+            picks = incumbent.picks
+        return self._allocation(picks, found, time.perf_counter() - start)
 
     def greedy(self, capacity: float) -> Allocation:
         """The Lagrangian greedy (status ``heuristic``); never better than ``milp``. Raises InfeasibleBudget."""

@@ -49,7 +49,7 @@ class ModelAllocation:
     """
 
     def __init__(self, options: pd.DataFrame, kurtosis: pd.Series, boundary: pd.Series | dict,
-                 objective: str = "weighted_nsr", solver: str = "highs", time_limit_s: float = 60.0,
+                 objective: str = "weighted_nsr", solver: str = "cbc", time_limit_s: float = 60.0,
                  scale_bits: int = 16) -> None:
         self.options = options.reset_index(drop=True)
         self.tensors = list(dict.fromkeys(self.options["tensor"]))
