@@ -50,7 +50,7 @@ def draw(allocation):
             top.text(0.98, 0.03, "infeasible\n" + "\n".join(missing), transform=top.transAxes, ha="right",
                      va="bottom", fontsize=5.5, color=NEUTRAL)
         top.set_title(model.replace("_", "-"))
-        top.set_xlabel("bits per weight used (storage / weights)")
+        top.set_xlabel("bits per weight used")
         bottom.set_xlabel("budget (bits per weight)")
     axes[0][0].set_ylabel("model weight SNR (dB)")
     axes[1][0].set_ylabel("gain over quantization,\nbits per tensor (dB)")
