@@ -13,6 +13,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/analytic.smk"
 include: "workflow/rules/zoo.smk"
 include: "workflow/rules/perlayer.smk"
+include: "workflow/rules/allocation.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
@@ -26,12 +27,14 @@ TARGETS = {
     "table2": TABLE2_FILES,
     "fig4": figure_files("fig4_perlayer"),
     "table3": rules.make_table3.output,
+    "fig10": FIG10_FILES,
+    "fig11": FIG11_FILES,
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig3, fig4, fig5, table2, table3, compare, cards
+localrules: all, fig1, fig2, fig3, fig4, fig5, table2, table3, fig10, fig11, compare, cards
 
 
 rule all:
@@ -74,6 +77,16 @@ rule fig4:
 rule table3:
     input:
         TARGETS["table3"],
+
+
+rule fig10:
+    input:
+        TARGETS["fig10"],
+
+
+rule fig11:
+    input:
+        TARGETS["fig11"],
 
 
 rule compare:

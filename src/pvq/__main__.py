@@ -11,6 +11,7 @@ import importlib
 import sys
 
 COMMANDS = {
+    "allocation": "pvq.allocation.cli",
     "analytic": "pvq.analytic.cli",
     "perlayer": "pvq.perlayer.cli",
     "plot": "pvq.plots.cli",

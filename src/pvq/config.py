@@ -124,6 +124,9 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     stray = sorted(set(perlayer["mip_bits"]) - set(perlayer["bits"]))
     if stray:
         problems.append(f"config key 'perlayer.mip_bits': {stray} not in perlayer.bits = {perlayer['bits']}")
+    problems += [f"config key 'allocation.models': {name!r} is not in zoo.models (its zoo CSV gives the "
+                 f"tensors and their kurtosis)" for name in config["allocation"]["models"]
+                 if name not in config["zoo"]["models"]]
     return problems
 
 

@@ -101,10 +101,44 @@ def perlayer_card(config: dict[str, Any]) -> Card:
     }
 
 
+def allocation_card(config: dict[str, Any]) -> Card:
+    section = config["allocation"]
+    base = config["baseline_bits"]
+    mask = {"bitmap": "a bitmap, 1 bit per weight",
+            "relative_index": f"a relative index, {section['index_bits']} bits per stored value plus filler entries",
+            "none": "not counted (idealised)"}[section["mask_encoding"]]
+    objective = {"weighted_nsr": "sum over tensors of n_t ||w_t - w_hat_t||^2 / ||w_t||^2",
+                 "nsr": "sum over tensors of ||w_t - w_hat_t||^2 / ||w_t||^2"}[section["objective"]]
+    return {
+        "Quantization method": _quantizer("minimises the tensor's squared error (as the zoo stage); after "
+                                          "pruning, refitted on the survivors"),
+        "Pruning method": [("criterion", "magnitude: zero the weights of smallest magnitude"),
+                           ("granularity", "unstructured, per tensor"),
+                           ("sparsities", ", ".join(f"{c:g}" for c in section["sparsities"]))],
+        "Quantized operations": [("what", "every conv and linear weight tensor the zoo swept; no activations, "
+                                          "no fine-tuning (post-training, data-free)"),
+                                 ("per tensor", f"one of FP{base}, b-bit quantization, pruning (survivors FP{base}), "
+                                                "or pruning then quantizing the survivors")],
+        "Bit widths": [("offered", ", ".join(str(b) for b in section["bits"])),
+                       ("budgets", ", ".join(f"{b:g}" for b in section["budget_bits"]) + " bits per weight")],
+        "Storage accounting": [("baseline", f"FP{base}"),
+                               ("quantization", f"b bits per weight + {section['scale_bits']} bits of scale per tensor"),
+                               ("pruning mask", mask),
+                               ("budget", f"floor(b N) bits + {section['scale_bits']} per tensor"),
+                               ("natural zeros of quantization", "not credited")],
+        "Resource complexity": [("objective", objective),
+                                ("solver", f"multiple-choice knapsack as a MILP, {section['solver']} via PuLP, "
+                                           f"{section['time_limit_s']:g} s limit per budget; Lagrangian greedy as cross-check"),
+                                ("data", "none: weights only")],
+        "Pretrained model": [("models", ", ".join(section["models"]))],
+    }
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any]], Card]] = {
     "analytic": analytic_card,
     "zoo": zoo_card,
     "perlayer": perlayer_card,
+    "allocation": allocation_card,
 }
 
 

@@ -1,0 +1,61 @@
+"""Speed of the allocation MILP: EfficientNet-Lite2, every conv/linear tensor x every option, budget sweep.
+
+Builds the options of config.yaml's allocation section (FP16, 7 bit widths, 9 sparsities alone and
+with each bit width: 80 per tensor) once, then per budget of 2..8 bits per weight times the MILP with
+each solver (HiGHS, CBC) and the greedy, and prints the MILP's error relative to the greedy's and the
+two solvers' disagreement, and how many options survive reduced-cost fixing. Target (issue #8): under 1 s per budget.
+
+    PYTHONPATH=src python benchmarks/bench_allocation.py [--model efficientnet_lite2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+from pvq.allocation.knapsack import MultipleChoiceKnapsack
+from pvq.allocation.options import Storage, model_options
+from pvq.allocation.strategies import ModelAllocation
+from pvq.config import REPO_ROOT, load_config
+from pvq.models.registry import weight_tensors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="efficientnet_lite2")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    section = load_config(REPO_ROOT / "config.yaml")["allocation"]
+    tensors = weight_tensors(args.model)
+    storage = Storage(16, section["scale_bits"], section["mask_encoding"], section["index_bits"])
+    start = time.perf_counter()
+    options = model_options(tensors, section["bits"], section["sparsities"], storage, workers=args.workers)
+    built = time.perf_counter() - start
+    print(f"{args.model}: {len(tensors)} tensors, {sum(w.size for w in tensors.values())} weights, "
+          f"{len(options)} options ({len(options) // len(tensors)} per tensor) built in {built:.1f} s")
+    allocation = ModelAllocation(options, pd.Series(np.nan, index=list(tensors)), {}, section["objective"],
+                                 scale_bits=section["scale_bits"])
+    knapsack = MultipleChoiceKnapsack(allocation.group, allocation.cost, allocation.size)
+    print(f"undominated options: {len(knapsack.undominated())}")
+    print("budget  kept  highs_s  cbc_s  greedy_s  greedy_vs_milp  cbc_vs_highs  status")
+    times = {"highs": [], "cbc": []}
+    for budget in section["budget_bits"]:
+        capacity = allocation.capacity(budget)
+        greedy = knapsack.greedy(capacity)
+        kept = len(knapsack.reduced_options(capacity, greedy.cost))
+        found = {name: knapsack.milp(capacity, name, section["time_limit_s"]) for name in times}
+        for name, result in found.items():
+            times[name].append(result.seconds)
+        print(f"{budget:6.1f}  {kept:4d}  {found['highs'].seconds:7.2f}  {found['cbc'].seconds:5.2f}  "
+              f"{greedy.seconds:8.3f}  {greedy.cost / found['highs'].cost - 1:+14.2e}  "
+              f"{found['cbc'].cost / found['highs'].cost - 1:+12.2e}  {found['highs'].status}/{found['cbc'].status}")
+    for name, values in times.items():
+        print(f"{name}: mean {np.mean(values):.2f} s, max {np.max(values):.2f} s per budget "
+              f"(target < 1 s: {'met' if np.max(values) < 1 else 'not met'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""Per-tensor choice of pruning, quantization or both under one model-size budget (beyond the paper).
+
+options: every way to store one tensor (FP16, b-bit quantization, magnitude pruning, pruning then
+quantizing the survivors) with its squared error and storage in bits; knapsack: the multiple-choice
+knapsack over tensors, exact (MILP, PuLP) and greedy (Lagrangian); strategies: the budget sweep and
+its baselines; cli: ``python -m pvq allocation``.
+"""

@@ -1,0 +1,85 @@
+# Beyond the paper: per-tensor pruning, quantization or both under a model-size budget (Fig. 10, 11).
+ALLOCATION = config["allocation"]
+ALLOCATION_MODELS = ALLOCATION["models"]
+ALLOCATION_CSVS = expand(f"{RESULTS}/allocation/{{model}}.csv", model=ALLOCATION_MODELS)
+ALLOCATION_CHOICES = expand(f"{RESULTS}/allocation/{{model}}_choices.csv", model=ALLOCATION_MODELS)
+EXPERIMENTS.append("allocation")
+
+
+rule allocate_model:
+    input:
+        zoo=f"{RESULTS}/zoo/{{model}}.csv",
+        zoo_all=ZOO_CSVS,
+    output:
+        csv=f"{RESULTS}/allocation/{{model}}.csv",
+        choices=f"{RESULTS}/allocation/{{model}}_choices.csv",
+    params:
+        bits=ALLOCATION["bits"],
+        sparsities=ALLOCATION["sparsities"],
+        budgets=ALLOCATION["budget_bits"],
+        baseline=config["baseline_bits"],
+        candidates=ZOO["scale_candidates"],
+        section=ALLOCATION,
+    wildcard_constraints:
+        model="|".join(ALLOCATION_MODELS),
+    threads: 2
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/allocation/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/allocation/{{model}}.tsv"
+    shell:
+        "python -m pvq allocation allocate --model {wildcards.model} --zoo {input.zoo} --zoo-all {input.zoo_all}"
+        " --bits {params.bits} --sparsities {params.sparsities} --budgets {params.budgets}"
+        " --baseline-bits {params.baseline} --scale-bits {params.section[scale_bits]}"
+        " --mask-encoding {params.section[mask_encoding]} --index-bits {params.section[index_bits]}"
+        " --objective {params.section[objective]} --solver {params.section[solver]}"
+        " --time-limit-s {params.section[time_limit_s]} --candidates {params.candidates} --workers {threads}"
+        " --out {output.csv} --out-choices {output.choices} > {log} 2>&1"
+
+
+rule plot_fig10:
+    input:
+        allocation=ALLOCATION_CSVS,
+    output:
+        pdf=f"{FIGURES}/fig10_allocation_pareto.pdf",
+        png=report(f"{FIGURES}/fig10_allocation_pareto.png", caption="../report/fig10_allocation_pareto.rst",
+                   category="Allocation"),
+    params:
+        inputs=" ".join(f"--input allocation={path}" for path in ALLOCATION_CSVS),
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/figures/fig10_allocation_pareto.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/fig10_allocation_pareto.tsv"
+    shell:
+        "python -m pvq plot fig10_allocation_pareto {params.inputs} --out {output.pdf} {output.png} > {log} 2>&1"
+
+
+rule plot_fig11:
+    input:
+        choices=ALLOCATION_CHOICES,
+        zoo_all=ZOO_CSVS,
+    output:
+        pdf=f"{FIGURES}/fig11_allocation_choices.pdf",
+        png=report(f"{FIGURES}/fig11_allocation_choices.png", caption="../report/fig11_allocation_choices.rst",
+                   category="Allocation"),
+    params:
+        inputs=" ".join(f"--input choices={path}" for path in ALLOCATION_CHOICES)
+        + " " + " ".join(f"--input zoo={path}" for path in ZOO_CSVS),
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/figures/fig11_allocation_choices.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/fig11_allocation_choices.tsv"
+    shell:
+        "python -m pvq plot fig11_allocation_choices {params.inputs} --out {output.pdf} {output.png} > {log} 2>&1"
+
+
+FIG10_FILES = [*rules.plot_fig10.output]
+FIG11_FILES = [*rules.plot_fig11.output]
+STAGE_OUTPUTS["allocation"] = ALLOCATION_CSVS + ALLOCATION_CHOICES
+STAGE_OUTPUTS.setdefault("figures", []).extend(FIG10_FILES + FIG11_FILES)
