@@ -73,6 +73,9 @@ def zoo_card(config: dict[str, Any]) -> Card:
         "Resource complexity": [("data", "none: weights only"),
                                 ("compute", "one job per model, CPU; no training")],
         "Pretrained model": [("models", models)],
+    }
+
+
 def perlayer_card(config: dict[str, Any]) -> Card:
     section = config["perlayer"]
     limits = section["time_limits"]
