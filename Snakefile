@@ -11,6 +11,7 @@ configfile: f"{workflow.basedir}/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/analytic.smk"
+include: "workflow/rules/finetune.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
@@ -20,12 +21,17 @@ TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
     "fig5": figure_files("fig5_t_kurtosis"),
+    "table1": rules.tabulate_table1.output,
+    "table5": rules.tabulate_table5.output,
+    "fig6": figure_files("fig6_snr_vs_accuracy"),
+    "fig7": figure_files("fig7_representations_by_layer"),
+    "fig8": figure_files("fig8_representations_last_layer"),
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig5, compare, cards
+localrules: all, fig1, fig2, fig5, table1, table5, fig6, fig7, fig8, compare, cards
 
 
 rule all:
@@ -48,6 +54,31 @@ rule fig2:
 rule fig5:
     input:
         TARGETS["fig5"],
+
+
+rule table1:
+    input:
+        TARGETS["table1"],
+
+
+rule table5:
+    input:
+        TARGETS["table5"],
+
+
+rule fig6:
+    input:
+        TARGETS["fig6"],
+
+
+rule fig7:
+    input:
+        TARGETS["fig7"],
+
+
+rule fig8:
+    input:
+        TARGETS["fig8"],
 
 
 rule compare:

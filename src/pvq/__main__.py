@@ -12,6 +12,7 @@ import sys
 
 COMMANDS = {
     "analytic": "pvq.analytic.cli",
+    "finetune": "pvq.finetune.cli",
     "plot": "pvq.plots.cli",
     "provenance": "pvq.provenance_cli",
     "report": "pvq.report.cli",

@@ -119,4 +119,16 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     if t_range["r_min"] > t_range["r_max"]:
         problems.append(f"config key 'analytic.t_range.r_min': {t_range['r_min']} exceeds "
                         f"analytic.t_range.r_max = {t_range['r_max']}")
+    finetune = config["finetune"]
+    if finetune["representations"]["bits"] not in finetune["bits"]:
+        problems.append(f"config key 'finetune.representations.bits': {finetune['representations']['bits']} "
+                        f"is not in finetune.bits = {finetune['bits']}")
+    for name in [*finetune["sensitivity"]["models"], finetune["representations"]["model"]]:
+        if name not in finetune["models"]:
+            problems.append(f"config key 'finetune.sensitivity.models' or 'finetune.representations.model': "
+                            f"{name!r} is not in finetune.models")
+    imagenet_models = sorted(set(finetune["models"]) - {"digits_resnet"})
+    if imagenet_models and config["imagenet_path"] is None:
+        problems.append(f"config key 'imagenet_path': finetune.models {imagenet_models} need ImageNet; "
+                        "set imagenet_path")
     return problems

@@ -38,6 +38,43 @@ rule compare_fig2:
         "python -m pvq report compare fig2 --input {input.student_t} --out {output.csv} > {log} 2>&1"
 
 
+rule compare_table1:
+    input:
+        table=rules.tabulate_table1.output.csv,
+    output:
+        csv=report(f"{TABLES}/compare_table1_finetune.csv", caption="../report/compare_table1_finetune.rst",
+                   category="Published vs reproduced"),
+        md=f"{TABLES}/compare_table1_finetune.md",
+        tex=f"{TABLES}/compare_table1_finetune.tex",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/report/compare_table1.log",
+    benchmark:
+        f"{BENCHMARKS}/report/compare_table1.tsv"
+    shell:
+        "python -m pvq report compare table1 --input {input.table} --out {output.csv} > {log} 2>&1"
+
+
+rule compare_table5:
+    input:
+        long=rules.tabulate_table5.output.csv,
+        short=rules.tabulate_table1.output.csv,
+    output:
+        csv=report(f"{TABLES}/compare_table5_finetune_long.csv",
+                   caption="../report/compare_table5_finetune_long.rst", category="Published vs reproduced"),
+        md=f"{TABLES}/compare_table5_finetune_long.md",
+        tex=f"{TABLES}/compare_table5_finetune_long.tex",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/report/compare_table5.log",
+    benchmark:
+        f"{BENCHMARKS}/report/compare_table5.tsv"
+    shell:
+        "python -m pvq report compare table5 --input {input.long} {input.short} --out {output.csv} > {log} 2>&1"
+
+
 rule write_quantization_card:
     output:
         report(f"{RESULTS}/cards/{{experiment}}.md", caption="../report/quantization_card.rst",
@@ -57,7 +94,8 @@ rule write_quantization_card:
         " --out {output} > {log} 2>&1"
 
 
-COMPARISON_TABLES = [*rules.compare_fig1.output, *rules.compare_fig2.output]
+COMPARISON_TABLES = [*rules.compare_fig1.output, *rules.compare_fig2.output, *rules.compare_table1.output,
+                     *rules.compare_table5.output]
 CARDS = expand(f"{RESULTS}/cards/{{experiment}}.md", experiment=EXPERIMENTS)
 STAGE_OUTPUTS["tables"] = STAGE_OUTPUTS.get("tables", []) + COMPARISON_TABLES
 STAGE_OUTPUTS["cards"] = CARDS
