@@ -1,7 +1,7 @@
 """QAT with LSQ (Esser et al. 2020): weights fake-quantized per tensor with a learned scale.
 
-Forward: w_q = s * clamp(round(w / s), -Qn, Qp), Qn = 2^(b-1), Qp = 2^(b-1) - 1 (the grid of
-pvq.quantize). Backward: straight-through for round, so dw_q/dw = 1 inside the range and 0 outside;
+Forward: w_q = s * round(clamp(w / s, -Qn, Qp)), Qn = 2^(b-1), Qp = 2^(b-1) - 1 (the grid of
+pvq.quantize; the same as clamping after rounding). Backward: straight-through for round, so dw_q/dw = 1 inside the range and 0 outside;
 dw_q/ds = round(w/s) - w/s inside, -Qn below, Qp above, times the gradient scale g = 1/sqrt(N Qp).
 Batch norm is not folded; activations stay in floating point (App. G: weights only).
 """
@@ -31,7 +31,7 @@ def lsq_quantize(w: torch.Tensor, scale: torch.Tensor, bits: int, grad_factor: f
     """LSQ fake quantization of ``w`` (any shape) with a scalar learnable ``scale``."""
     lo, hi = grid_limits(bits)
     s = scale_gradient(scale, grad_factor)
-    return torch.clamp(round_ste(w / s), lo, hi) * s
+    return round_ste(torch.clamp(w / s, lo, hi)) * s
 
 
 def lsq_grad_factor(numel: int, bits: int) -> float:
