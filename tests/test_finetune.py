@@ -278,3 +278,15 @@ def test_config_cross_checks_name_the_key():
                                                        "optimizer": "sgd", "epochs": 1, "lr": 0.1}}}})
     with pytest.raises(ConfigError, match="finetune.models"):
         validate({"finetune": {"models": {"alexnet": {}}}})
+
+
+def test_torch_magnitude_mask_equals_the_numpy_reference():
+    from pvq.finetune.gmp import magnitude_mask
+    from pvq.prune import magnitude_mask as reference
+
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(16, 8, 3, 3)).astype(np.float32)
+    w[0, 0] = 0.5  # ties
+    for sparsity in (0.0, 0.3, 0.5, 0.875):
+        ours = magnitude_mask(torch.from_numpy(w), sparsity).numpy()
+        np.testing.assert_array_equal(ours, reference(np.abs(w), sparsity))

@@ -8,6 +8,7 @@ top-level ``seed``, ``baseline_bits`` and ``imagenet_path``.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -145,8 +146,8 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
                  checkpoint_dir: str | Path | None = None, log=print) -> dict:
     """The learning-rate grid for one (model, method, bits); the best by validation metric is reported.
 
-    Finished grid points are kept under ``checkpoint_dir`` (with the running one's last epoch), so a
-    killed job resumes where it stopped; they are removed once the results are written.
+    Finished grid points are kept under ``checkpoint_dir``/<run> (with the running one's last epoch),
+    so a killed job resumes where it stopped; the folder is removed once the results are written.
     """
     began = time.perf_counter()
     factor = settings["long_factor"] if long else 1
@@ -158,14 +159,13 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
     reference = capture_activations(fp_model, task.representation_layers, task.representation_inputs())
     del fp_model
     stem = Path(out_json).stem
-    results, temporary = [], []
+    work = None if checkpoint_dir is None else Path(checkpoint_dir) / stem
+    results = []
     for i, lr in enumerate(lrs):
         schedule = schedule_of(model_name, settings, factor, lr)
         done = ckpt = None
-        if checkpoint_dir is not None:
-            done = Path(checkpoint_dir) / f"{stem}-lr{i}.json"
-            ckpt = Path(checkpoint_dir) / f"{stem}-lr{i}.pt"
-            temporary += [done, ckpt]
+        if work is not None:
+            done, ckpt = work / f"lr{i}.json", work / f"lr{i}.pt"
         if done is not None and done.exists():
             results.append(json.loads(done.read_text()))
             log(f"lr {lr:.3g}: finished earlier (val {results[-1]['val_metric']:.2f})")
@@ -201,8 +201,8 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
 
     write_csv(reps[["model", "method", "bits", "epoch", "layer", "layer_index", "snr_db", "cka"]], out_csv)
     write_json(record, out_json)
-    for path in temporary:
-        remove_checkpoint(path)
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
     log(f"chosen lr {record['lr']:.3g}: test {record['metric_name']} {record['metric']:.2f} "
         f"(FP {record['fp_metric']:.2f}), sparsity {record['sparsity']:.3f}")
     return record

@@ -10,7 +10,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pvq.prune import magnitude_mask
+
+
+def magnitude_mask(w: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """Boolean mask keeping all but the round(sparsity * n) smallest |w| (ties by index, as
+    pvq.prune.magnitude_mask), computed on w's device."""
+    n_pruned = int(round(sparsity * w.numel()))
+    mask = torch.ones(w.numel(), dtype=torch.bool, device=w.device)
+    if n_pruned:
+        mask[torch.argsort(w.detach().abs().flatten(), stable=True)[:n_pruned]] = False
+    return mask.view_as(w)
 
 
 def cubic_sparsity(step: int, final: float, ramp_steps: int, every: int = 1, initial: float = 0.0) -> float:
@@ -47,10 +56,8 @@ class PruneStrategy:
         """Magnitude masks at ``sparsity`` for every tensor, applied in place."""
         with torch.no_grad():
             for name, module in self.layers.items():
-                w = module.weight
-                keep = magnitude_mask(w.detach().abs().cpu().numpy(), sparsity)
-                self.masks[name] = torch.from_numpy(keep).to(w.device)
-                w.mul_(self.masks[name])
+                self.masks[name] = magnitude_mask(module.weight, sparsity)
+                module.weight.mul_(self.masks[name])
         self.current = sparsity
 
     def begin_step(self, step: int) -> None:

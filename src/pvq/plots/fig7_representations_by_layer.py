@@ -5,6 +5,7 @@ for QAT and for gradual pruning at one bit width."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from pvq.plots.style import METHOD_LABELS, PANEL_HEIGHT, WIDTH_FULL
 
@@ -28,6 +29,7 @@ def draw(representations):
         title = METHOD_LABELS[method] + (f", INT{bits}" if method == "quant" else f", {bits}-bit size")
         axes[0, col].set_title(title)
         axes[1, col].set_xlabel("fine-tuning epoch (0: compressed, not yet fine-tuned)")
+    axes[1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0, 0].set_ylabel("activation SNR to original (dB)")
     axes[1, 0].set_ylabel("linear CKA to original")
     axes[0, 1].legend(title="layer", frameon=False, ncol=2)

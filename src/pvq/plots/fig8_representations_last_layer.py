@@ -4,6 +4,7 @@ original model during fine-tuning, every bit width, QAT (solid) and gradual prun
 from __future__ import annotations
 
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from pvq.plots.style import METHOD_LABELS, bits_colors, panels
 
@@ -24,6 +25,8 @@ def draw(representations):
              title=f"layer '{layer}': SNR")
     right.set(xlabel="fine-tuning epoch (0: compressed, not yet fine-tuned)", ylabel="linear CKA to original",
               title=f"layer '{layer}': CKA")
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     bit_handles = [Line2D([], [], color=colours[b], label=f"{b} bits") for b in sorted(colours)]
     method_handles = [Line2D([], [], color="0.3", linestyle=STYLES[m], label=METHOD_LABELS[m])
                       for m in ("quant", "prune")]
