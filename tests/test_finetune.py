@@ -290,3 +290,10 @@ def test_torch_magnitude_mask_equals_the_numpy_reference():
     for sparsity in (0.0, 0.3, 0.5, 0.875):
         ours = magnitude_mask(torch.from_numpy(w), sparsity).numpy()
         np.testing.assert_array_equal(ours, reference(np.abs(w), sparsity))
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 8])
+def test_pruning_reaches_its_final_sparsity_in_short_runs(total):
+    strategy = PruneStrategy(0.875, ramp_fraction=1.0)
+    strategy.attach_(build_digits_resnet(4), compressible_layers(build_digits_resnet(4)), total)
+    assert cubic_sparsity(total - 1, 0.875, strategy.ramp_steps) == 0.875

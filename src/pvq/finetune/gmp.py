@@ -46,7 +46,8 @@ class PruneStrategy:
 
     def attach_(self, model: nn.Module, layers: dict[str, nn.Module], total_steps: int) -> None:
         self.layers = layers
-        self.ramp_steps = int(round(self.ramp_fraction * total_steps))
+        # The last step always trains at the final sparsity, however short the run.
+        self.ramp_steps = min(int(round(self.ramp_fraction * total_steps)), total_steps - 1)
         self.masks = {n: torch.ones_like(m.weight, dtype=torch.bool) for n, m in layers.items()}
 
     def optimizers(self) -> list[torch.optim.Optimizer]:

@@ -79,8 +79,12 @@ def finetune_card(config: dict[str, Any]) -> Card:
             ("fine-tuning", models),
             ("learning-rate grid", f"base lr x {grid}, best by validation metric, the same for both methods"),
             ("Table 5", f"{section['long_factor']}x the epochs, same grid"),
-            ("data", "sklearn digits: fixed seeded 60/20/20 split, random translation by up to "
-                     f"{section['digits']['shift']} px" if "digits_resnet" in section["models"] else "ImageNet"),
+            ("data", "; ".join(
+                (["sklearn digits: fixed seeded 60/20/20 split, random translation by up to "
+                  f"{section['digits']['shift']} px"] if "digits_resnet" in section["models"] else []) +
+                ([f"ImageNet at {config['imagenet_path']} ({section['imagenet']['val_images']} training "
+                  "images held out for the lr choice, official val set as test)"]
+                 if set(section["models"]) - {"digits_resnet"} else []))),
         ],
         "Pretrained model": [
             ("model", "digits_resnet trained from scratch here "
