@@ -119,6 +119,9 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
             opt.load_state_dict(opt_state)
         strategy.load_state_dict(state["strategy"])
         history, start = state["history"], state["epoch"]
+        torch.set_rng_state(state["rng"])  # dropout draws continue as if never interrupted
+        if torch.cuda.is_available() and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         log(f"resumed from {checkpoint} after epoch {start}")
     loss_fn = nn.CrossEntropyLoss()
     for epoch in range(start, schedule.epochs):
@@ -151,7 +154,10 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
         if checkpoint is not None:
             with atomic_path(checkpoint) as tmp:
                 torch.save({"model": model.state_dict(), "optimizers": [o.state_dict() for o in optimizers],
-                            "strategy": strategy.state_dict(), "history": history, "epoch": epoch + 1}, tmp)
+                            "strategy": strategy.state_dict(), "history": history, "epoch": epoch + 1,
+                            "rng": torch.get_rng_state(),
+                            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+                           tmp)
     return history
 
 
