@@ -23,7 +23,7 @@ from pvq.finetune.loop import NoCompression, Schedule, remove_checkpoint, seed_e
 from pvq.finetune.lsq import QuantStrategy
 from pvq.finetune.oneshot import compress_model
 from pvq.finetune.representations import capture_activations, compare_activations
-from pvq.io import write_json
+from pvq.io import atomic_path, write_csv, write_json
 from pvq.prune import sparsity_for_bits
 
 DIGITS = "digits_resnet"
@@ -85,8 +85,6 @@ def train_baseline(model_name: str, settings: dict, out_weights: str | Path, out
     record = {"model": model_name, "metric_name": task.metric, "metric": evaluate(model, task.held_out("test")),
               "val_metric": evaluate(model, task.held_out("val")), "seed": settings["seed"], "epochs": epochs,
               "seconds": time.perf_counter() - began, "device": str(device()), "history": history}
-    from pvq.io import atomic_path
-
     with atomic_path(out_weights) as tmp:
         torch.save({k: v.cpu() for k, v in model.state_dict().items()}, tmp)
     write_json(record, out_json)
@@ -142,7 +140,7 @@ def run_one_lr(model_name, method, bits, settings, fp_weights, schedule, task, r
 
 
 def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_weights, fp_json,
-                 out_json, out_csv, long: bool = False, lrs: list[float] | None = None,
+                 out_json, out_csv, long: bool = False,
                  checkpoint_dir: str | Path | None = None, log=print) -> dict:
     """The learning-rate grid for one (model, method, bits); the best by validation metric is reported.
 
@@ -152,7 +150,7 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
     began = time.perf_counter()
     factor = settings["long_factor"] if long else 1
     base = schedule_of(model_name, settings, factor)
-    lrs = lrs or learning_rates(base.lr, settings["lr_grid"])
+    lrs = learning_rates(base.lr, settings["lr_grid"])
     task = build_task(model_name, settings)
     seed_everything(settings["seed"], settings["threads"])
     fp_model = load_fp_model(model_name, settings, fp_weights)
@@ -197,8 +195,6 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
     reps.insert(0, "bits", bits)
     reps.insert(0, "method", method)
     reps.insert(0, "model", model_name)
-    from pvq.io import write_csv
-
     write_csv(reps[["model", "method", "bits", "epoch", "layer", "layer_index", "snr_db", "cka"]], out_csv)
     write_json(record, out_json)
     if work is not None:
