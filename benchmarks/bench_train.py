@@ -26,23 +26,28 @@ from pvq.finetune.tasks import DigitsTask
 from pvq.models.digits import build_digits_resnet
 
 REPO = Path(__file__).resolve().parents[1]
-STEPS_PER_EPOCH = 16  # 1,074 training images in batches of 64
 
 
-def step_seconds(make_strategy, epochs: int = 6, repeats: int = 3) -> float:
-    """Median over repeats of (training time / steps), one thread, batch 64, model width 16."""
+def time_steps(make_strategy, task, epochs: int) -> float:
+    """Seconds per training step, one thread, batch 64, model width 16 (validation etc. excluded)."""
+    seed_everything(0, 1)
+    model = build_digits_resnet(16)
+    strategy = make_strategy()
+    steps = epochs * task.steps_per_epoch(64)
+    strategy.attach_(model, compressible_layers(model), steps)
+    began = time.perf_counter()
+    train(model, task, strategy, Schedule(epochs, 0.01, 64, 5e-4), seed=0, log=lambda _m: None)
+    return (time.perf_counter() - began) / steps
+
+
+def step_seconds(strategies: dict, epochs: int = 4, repeats: int = 5) -> dict[str, float]:
+    """Median per-step time of each strategy, the strategies interleaved so load drifts hit all alike."""
     task = DigitsTask(seed=0)
-    times = []
+    times = {name: [] for name in strategies}
     for _ in range(repeats):
-        seed_everything(0, 1)
-        model = build_digits_resnet(16)
-        strategy = make_strategy()
-        schedule = Schedule(epochs, 0.01, 64, 5e-4)
-        strategy.attach_(model, compressible_layers(model), epochs * task.steps_per_epoch(64))
-        began = time.perf_counter()
-        train(model, task, strategy, schedule, seed=0, log=lambda _m: None)
-        times.append((time.perf_counter() - began) / (epochs * task.steps_per_epoch(64)))
-    return sorted(times)[len(times) // 2]
+        for name, make in strategies.items():
+            times[name].append(time_steps(make, task, epochs))
+    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
 
 
 def stage_seconds() -> tuple[float, float]:
@@ -65,9 +70,9 @@ def main() -> None:
     parser.add_argument("--stage", action="store_true", help="also time the whole default-tier stage")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    fp = step_seconds(NoCompression)
-    quant = step_seconds(lambda: QuantStrategy(4))
-    prune = step_seconds(lambda: PruneStrategy(0.75))
+    found = step_seconds({"fp": NoCompression, "quant": lambda: QuantStrategy(4),
+                          "prune": lambda: PruneStrategy(0.75)})
+    fp, quant, prune = found["fp"], found["quant"], found["prune"]
     print(f"digits_resnet training step (batch 64, 1 thread): FP {1e3 * fp:.2f} ms, "
           f"QAT {1e3 * quant:.2f} ms ({quant / fp:.2f}x), pruning {1e3 * prune:.2f} ms ({prune / fp:.2f}x); "
           "target <= 1.3x")

@@ -1,8 +1,9 @@
 """QAT with LSQ (Esser et al. 2020): weights fake-quantized per tensor with a learned scale.
 
 Forward: w_q = s * round(clamp(w / s, -Qn, Qp)), Qn = 2^(b-1), Qp = 2^(b-1) - 1 (the grid of
-pvq.quantize; the same as clamping after rounding). Backward: straight-through for round, so dw_q/dw = 1 inside the range and 0 outside;
-dw_q/ds = round(w/s) - w/s inside, -Qn below, Qp above, times the gradient scale g = 1/sqrt(N Qp).
+pvq.quantize; the same as clamping after rounding). Backward (Esser et al. eq. 3-5): straight-through for round, so dw_q/dw = 1 for -Qn < w/s < Qp
+and 0 outside; dw_q/ds = round(w/s) - w/s inside, -Qn below, Qp above, times the gradient scale
+g = 1/sqrt(N Qp).
 Batch norm is not folded; activations stay in floating point (App. G: weights only).
 """
 
@@ -17,21 +18,31 @@ from torch.nn.utils import parametrize
 from pvq.quantize import grid_limits, mse_optimal_scale
 
 
-def round_ste(x: torch.Tensor) -> torch.Tensor:
-    """round(x) forward (ties to even), identity gradient."""
-    return x + (torch.round(x) - x).detach()
+class _LSQFunction(torch.autograd.Function):
+    """Forward and LSQ backward in one pass (fewer kernels than composing STE ops)."""
 
+    @staticmethod
+    def forward(ctx, w, scale, lo, hi, grad_factor):
+        v = w / scale
+        q = torch.clamp(v, lo, hi).round_()
+        ctx.save_for_backward(v, q)
+        ctx.limits, ctx.grad_factor = (lo, hi), grad_factor
+        return q * scale
 
-def scale_gradient(x: torch.Tensor, factor: float) -> torch.Tensor:
-    """x forward, gradient multiplied by ``factor``."""
-    return x * factor + (x - x * factor).detach()
+    @staticmethod
+    def backward(ctx, grad):
+        v, q = ctx.saved_tensors
+        lo, hi = ctx.limits
+        inside = (v > lo) & (v < hi)
+        grad_w = grad * inside
+        grad_scale = (grad * torch.where(inside, q - v, q)).sum() * ctx.grad_factor
+        return grad_w, grad_scale.reshape(()), None, None, None
 
 
 def lsq_quantize(w: torch.Tensor, scale: torch.Tensor, bits: int, grad_factor: float = 1.0) -> torch.Tensor:
     """LSQ fake quantization of ``w`` (any shape) with a scalar learnable ``scale``."""
     lo, hi = grid_limits(bits)
-    s = scale_gradient(scale, grad_factor)
-    return round_ste(torch.clamp(w / s, lo, hi)) * s
+    return _LSQFunction.apply(w, scale, lo, hi, grad_factor)
 
 
 def lsq_grad_factor(numel: int, bits: int) -> float:
