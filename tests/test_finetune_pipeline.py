@@ -36,14 +36,13 @@ def test_run_records_follow_the_contract(smoke_run, folder, method):
 def test_fp_baseline_loads_and_evaluates_as_recorded(smoke_run):
     """The cross-stage contract: fp.pt + build_digits_resnet + digits_split + evaluate."""
     from pvq.finetune.evaluate import evaluate
-    from pvq.models.digits import build_digits_resnet, digits_split
-    from pvq.models.weights import load_state_dict
+    from pvq.models.digits import digits_split, load_digits_resnet
 
     config = load_config(REPO / "config.yaml", SMOKE)
     stage = smoke_run / "finetune" / "digits_resnet"
     record = json.loads((stage / "fp.json").read_text())
-    model = build_digits_resnet(config["finetune"]["digits"]["width"])
-    model.load_state_dict(load_state_dict(stage / "fp.pt"))
+    model = load_digits_resnet(stage / "fp.pt")
+    assert model.fc.in_features == 2 * config["finetune"]["digits"]["width"]
     assert evaluate(model, digits_split(config["seed"]).test) == record["metric"]
     assert record["epochs"] == 4 and record["seed"] == 0
 

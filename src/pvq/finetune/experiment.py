@@ -82,7 +82,7 @@ def train_baseline(model_name: str, settings: dict, out_weights: str | Path, out
         epochs = schedule.epochs
     else:
         model = build_model(model_name, settings, pretrained=True).to(device())
-    record = {"model": model_name, "metric_name": task.metric, "metric": evaluate(model, task.held_out("test")),
+    record = {"model": model_name, "metric_name": task.metric, "split_seed": settings["seed"], "metric": evaluate(model, task.held_out("test")),
               "val_metric": evaluate(model, task.held_out("val")), "seed": settings["seed"], "epochs": epochs,
               "seconds": time.perf_counter() - began, "device": str(device()), "history": history}
     with atomic_path(out_weights) as tmp:

@@ -119,10 +119,12 @@ def build_digits_resnet(width: int = 16) -> DigitsResNet:
     return DigitsResNet(width)
 
 
-def load_digits_resnet(path, width: int = 16) -> DigitsResNet:
-    """The trained FP baseline from its state dict (``results/<run>/finetune/digits_resnet/fp.pt``)."""
+def load_digits_resnet(path) -> DigitsResNet:
+    """The trained FP baseline from its state dict (``results/<run>/finetune/digits_resnet/fp.pt``),
+    in eval mode; the width is read from the weights (16 in the default tier, 8 in the smoke tier)."""
     from pvq.models.weights import load_state_dict
 
-    model = build_digits_resnet(width)
-    model.load_state_dict(load_state_dict(path))
+    state = load_state_dict(path)
+    model = build_digits_resnet(int(state["stem.0.weight"].shape[0]))
+    model.load_state_dict(state)
     return model.eval()
