@@ -14,19 +14,25 @@ include: "workflow/rules/analytic.smk"
 include: "workflow/rules/zoo.smk"
 include: "workflow/rules/perlayer.smk"
 include: "workflow/rules/allocation.smk"
+include: "workflow/rules/finetune.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
 
-# Named targets: one per figure and table of the paper.
+# Named targets: one per figure and table of the paper (fig10/fig11: beyond the paper).
 TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
-    "fig5": figure_files("fig5_t_kurtosis"),
     "fig3": FIG3_FILES,
-    "table2": TABLE2_FILES,
     "fig4": figure_files("fig4_perlayer"),
+    "fig5": figure_files("fig5_t_kurtosis"),
+    "fig6": figure_files("fig6_snr_vs_accuracy"),
+    "fig7": figure_files("fig7_representations_by_layer"),
+    "fig8": figure_files("fig8_representations_last_layer"),
+    "table1": rules.tabulate_table1.output,
+    "table2": TABLE2_FILES,
     "table3": rules.make_table3.output,
+    "table5": rules.tabulate_table5.output,
     "fig10": FIG10_FILES,
     "fig11": FIG11_FILES,
     "compare": COMPARISON_TABLES,
@@ -34,7 +40,7 @@ TARGETS = {
 }
 
 
-localrules: all, fig1, fig2, fig3, fig4, fig5, table2, table3, fig10, fig11, compare, cards
+localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, fig10, fig11, compare, cards
 
 
 rule all:
@@ -54,19 +60,9 @@ rule fig2:
         TARGETS["fig2"],
 
 
-rule fig5:
-    input:
-        TARGETS["fig5"],
-
-
 rule fig3:
     input:
         TARGETS["fig3"],
-
-
-rule table2:
-    input:
-        TARGETS["table2"],
 
 
 rule fig4:
@@ -74,9 +70,44 @@ rule fig4:
         TARGETS["fig4"],
 
 
+rule fig5:
+    input:
+        TARGETS["fig5"],
+
+
+rule fig6:
+    input:
+        TARGETS["fig6"],
+
+
+rule fig7:
+    input:
+        TARGETS["fig7"],
+
+
+rule fig8:
+    input:
+        TARGETS["fig8"],
+
+
+rule table1:
+    input:
+        TARGETS["table1"],
+
+
+rule table2:
+    input:
+        TARGETS["table2"],
+
+
 rule table3:
     input:
         TARGETS["table3"],
+
+
+rule table5:
+    input:
+        TARGETS["table5"],
 
 
 rule fig10:

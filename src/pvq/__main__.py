@@ -14,6 +14,7 @@ COMMANDS = {
     "allocation": "pvq.allocation.cli",
     "analytic": "pvq.analytic.cli",
     "perlayer": "pvq.perlayer.cli",
+    "finetune": "pvq.finetune.cli",
     "plot": "pvq.plots.cli",
     "provenance": "pvq.provenance_cli",
     "report": "pvq.report.cli",

@@ -127,6 +127,18 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     problems += [f"config key 'allocation.models': {name!r} is not in zoo.models (its zoo CSV gives the "
                  f"tensors and their kurtosis)" for name in config["allocation"]["models"]
                  if name not in config["zoo"]["models"]]
+    finetune = config["finetune"]
+    if finetune["representations"]["bits"] not in finetune["bits"]:
+        problems.append(f"config key 'finetune.representations.bits': {finetune['representations']['bits']} "
+                        f"is not in finetune.bits = {finetune['bits']}")
+    for name in [*finetune["sensitivity"]["models"], finetune["representations"]["model"]]:
+        if name not in finetune["models"]:
+            problems.append(f"config key 'finetune.sensitivity.models' or 'finetune.representations.model': "
+                            f"{name!r} is not in finetune.models")
+    imagenet_models = sorted(set(finetune["models"]) - {"digits_resnet"})
+    if imagenet_models and config["imagenet_path"] is None:
+        problems.append(f"config key 'imagenet_path': finetune.models {imagenet_models} need ImageNet; "
+                        "set imagenet_path")
     return problems
 
 

@@ -19,3 +19,25 @@ def kurtosis(x) -> float:
     squared = np.square(x - x.mean())
     m2 = squared.mean()
     return float(np.mean(np.square(squared)) / m2**2)
+
+
+def linear_cka(x, y) -> float:
+    """Linear CKA (Kornblith et al. 2019) of representations x (N, p) and y (N, q) of the same N inputs.
+
+    CKA = ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), Xc, Yc centred per feature; computed from
+    the N x N Gram matrices when features outnumber inputs. 1 for identical representations,
+    invariant to orthogonal transforms and isotropic scaling.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    y = y - y.mean(axis=0)
+    if max(x.shape[1], y.shape[1]) > x.shape[0]:
+        k, l_ = x @ x.T, y @ y.T
+        cross, norm_x, norm_y = np.sum(k * l_), np.linalg.norm(k), np.linalg.norm(l_)
+    else:
+        cross = np.linalg.norm(y.T @ x) ** 2
+        norm_x, norm_y = np.linalg.norm(x.T @ x), np.linalg.norm(y.T @ y)
+    if norm_x == 0 or norm_y == 0:
+        return float("nan")
+    return float(cross / (norm_x * norm_y))

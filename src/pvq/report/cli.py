@@ -18,6 +18,10 @@ COMPARISONS = {
     "fig2": ("student_t", comparisons.compare_fig2, "Fig. 2 on the truncated t: published vs reproduced"),
     "fig3": ("zoo", comparisons.compare_fig3, "Fig. 3 on real tensors: published vs reproduced"),
     "table2": ("zoo", comparisons.compare_table2, "Table 2, natural sparsity: published vs reproduced"),
+    "table1": ("table1_finetune", comparisons.compare_table1,
+               "Table 1, QAT vs pruning with fine-tuning: the paper's conclusions on our model"),
+    "table5": ("table5_finetune_long", comparisons.compare_table5,
+               "Table 5, longer fine-tuning: the paper's conclusions on our model"),
 }
 
 
@@ -36,7 +40,9 @@ def add_arguments(parser) -> None:
 def run(args) -> None:
     if args.artifact == "compare":
         _, compare, caption = COMPARISONS[args.target]
-        reproduced = pd.concat([pd.read_csv(path) for path in args.input], ignore_index=True)
+        # input_index tells apart several inputs (Table 5 is read with Table 1 beside it).
+        reproduced = pd.concat([pd.read_csv(path).assign(input_index=i) for i, path in enumerate(args.input)],
+                               ignore_index=True)
         table = compare(reproduced)
         write_table(table, Path(args.out).with_suffix(""), caption, float_format=".2f")
         print(table.to_string(index=False))

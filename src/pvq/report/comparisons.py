@@ -164,3 +164,74 @@ def compare_fig3(zoo: pd.DataFrame) -> pd.DataFrame:
             "AUC " + ", ".join(f"{b} bits {a:.2f}" for b, a in sorted(aucs.items())),
             "§3.4, Fig. 3 (right)"))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _measured(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows with both methods measured (not-supported rows have empty cells)."""
+    return table.dropna(subset=["quant", "prune"])
+
+
+def _gaps_by_bits(table: pd.DataFrame) -> pd.Series:
+    """Mean over models of quant - prune per bit width (points of the task metric)."""
+    return (table["quant"] - table["prune"]).groupby(table["bits"]).mean().sort_index()
+
+
+def _gap_words(gaps: pd.Series) -> str:
+    return ", ".join(f"{b} bits {g:+.1f}" for b, g in gaps.sort_index(ascending=False).items())
+
+
+def _finetune_claims(ours: pd.DataFrame, paper: pd.DataFrame, source: str, what: str) -> list[dict]:
+    models = ", ".join(ours["model"].unique())
+    paper = _measured(paper)
+    wins = (ours["quant"] >= ours["prune"])
+    paper_wins = int((paper["quant"] >= paper["prune"]).sum())
+    rows = [claim(
+        f"{what}: quantization is at least as accurate as pruning at every bit width",
+        bool(wins.all()),
+        f"ours ({models}): quantization >= pruning in {int(wins.sum())} of {len(wins)} cells, "
+        f"quant - prune {_gap_words(_gaps_by_bits(ours))} points; paper: {paper_wins} of {len(paper)} cells",
+        source)]
+    gaps, paper_gaps = _gaps_by_bits(ours), _gaps_by_bits(paper)
+    if len(gaps) > 1:
+        rows.append(claim(
+            f"{what}: the advantage of quantization grows as the bit width falls",
+            bool(gaps.iloc[0] > gaps.iloc[-1]),
+            f"ours: gap at {gaps.index[0]} bits {gaps.iloc[0]:+.1f} vs {gaps.index[-1]} bits {gaps.iloc[-1]:+.1f}; "
+            f"paper (mean over its models): {paper_gaps.iloc[0]:+.1f} vs {paper_gaps.iloc[-1]:+.1f}",
+            source))
+    top = ours[ours["bits"] == ours["bits"].max()]
+    drop = (top["fp"] - top["quant"]).max()
+    paper_top = paper[paper["bits"] == paper["bits"].max()]
+    rows.append(claim(
+        f"{what}: {int(ours['bits'].max())}-bit QAT stays within 1 point of the FP model",
+        bool(drop <= 1.0),
+        f"ours: largest drop {drop:+.2f} points; paper: {(paper_top['fp'] - paper_top['quant']).max():+.1f}",
+        source))
+    return rows
+
+
+def compare_table1(table1: pd.DataFrame) -> pd.DataFrame:
+    """§5, Table 1: our model is not the paper's ImageNet models, so its conclusions are compared."""
+    rows = _finetune_claims(_measured(table1), paper_table("table1_finetune"), "Table 1 (§5)", "fine-tuned")
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def compare_table5(tables: pd.DataFrame) -> pd.DataFrame:
+    """App. H (later version), Table 5, read with Table 1 (``input_index`` 0: Table 5, 1: Table 1)."""
+    long = _measured(tables[tables["input_index"] == 0])
+    short = _measured(tables[tables["input_index"] == 1])
+    paper_long, paper_short = paper_table("table5_finetune_long"), paper_table("table1_finetune")
+    source = "Table 5 (App. H, later version)"
+    rows = _finetune_claims(long, paper_long, source, "twice the fine-tuning")
+    both = long.merge(short, on=["model", "bits"], suffixes=("_long", "_short"))
+    paper_both = _measured(paper_long).merge(paper_short, on=["model", "bits"], suffixes=("_long", "_short"))
+    if len(both):
+        gain = {m: (both[f"{m}_long"] - both[f"{m}_short"]).mean() for m in ("quant", "prune")}
+        paper_gain = {m: (paper_both[f"{m}_long"] - paper_both[f"{m}_short"]).mean() for m in ("quant", "prune")}
+        rows.append(claim(
+            "longer fine-tuning helps pruning more than quantization, without closing the gap",
+            bool(gain["prune"] > gain["quant"] and (both["quant_long"] >= both["prune_long"]).all()),
+            f"ours: mean gain quant {gain['quant']:+.2f}, prune {gain['prune']:+.2f} points; "
+            f"paper (ViT): quant {paper_gain['quant']:+.1f}, prune {paper_gain['prune']:+.1f}",
+            source))
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,0 +1,79 @@
+"""Fine-tuning stage (§5, App. D, G-I): FP baseline, one (model, method, bits) run, the single-layer
+study, and Tables 1/5. ``--settings`` is the JSON of the config's finetune section plus seed,
+baseline_bits and imagenet_path (the rule builds it)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HELP = __doc__
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="step", required=True)
+    baseline = sub.add_parser("baseline", help="train (digits) or load (ImageNet) the FP model")
+    baseline.add_argument("--out-weights", required=True, help="fp.pt: the FP state dict")
+    run = sub.add_parser("run", help="fine-tune with QAT or gradual pruning over the lr grid")
+    run.add_argument("--method", choices=["quant", "prune"], required=True)
+    run.add_argument("--bits", type=int, required=True)
+    run.add_argument("--long", action="store_true", help="Table 5: long_factor times the epochs")
+    run.add_argument("--out-representations", required=True)
+    run.add_argument("--checkpoint-dir", help="where a killed job's progress is kept")
+    sens = sub.add_parser("sensitivity", help="one layer compressed at a time, no fine-tuning (App. D)")
+    sens.add_argument("--out-correlation", required=True)
+    for p in (baseline, run, sens):
+        p.add_argument("--model", required=True)
+        p.add_argument("--settings", required=True, help="JSON of the resolved finetune settings")
+        p.add_argument("--out", required=True)
+    for p in (run, sens):
+        p.add_argument("--fp-weights", required=True)
+        p.add_argument("--fp-json", required=True)
+    table = sub.add_parser("table", help="Table 1 or 5 from the runs' JSONs")
+    table.add_argument("--input", nargs="+", required=True)
+    table.add_argument("--settings", required=True)
+    table.add_argument("--caption", required=True)
+    table.add_argument("--out", required=True, help="the CSV; .md and .tex are written beside it")
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(args) -> None:
+    settings = json.loads(args.settings)
+    if args.step == "table":
+        from pvq.finetune.tables import finetune_table
+        from pvq.tables import write_table
+
+        table = finetune_table(args.input, settings["not_supported"], settings["bits"])
+        write_table(table, Path(args.out).with_suffix(""), args.caption)
+        print(table.to_string(index=False))
+        return
+    from pvq.finetune import experiment
+
+    if args.step == "baseline":
+        experiment.train_baseline(args.model, settings, args.out_weights, args.out, log=_log)
+    elif args.step == "run":
+        experiment.finetune_run(args.model, args.method, args.bits, settings, args.fp_weights, args.fp_json,
+                                args.out, args.out_representations, long=args.long,
+                                checkpoint_dir=args.checkpoint_dir, log=_log)
+    else:
+        from pvq.finetune.layers import compressible_layers
+        from pvq.finetune.loop import seed_everything
+        from pvq.finetune.sensitivity import layer_sensitivity, sensitivity_correlation
+        from pvq.io import write_csv
+
+        seed_everything(settings["seed"], settings["threads"])
+        model = experiment.load_fp_model(args.model, settings, args.fp_weights)
+        task = experiment.build_task(args.model, settings)
+        layers = list(compressible_layers(model, "compress"))
+        table = layer_sensitivity(model, task, layers, settings["sensitivity"]["bits"],
+                                  settings["baseline_bits"], log=_log)
+        table.insert(0, "model", args.model)
+        correlation = sensitivity_correlation(table)
+        correlation.insert(0, "model", args.model)
+        write_csv(table, args.out)
+        write_csv(correlation, args.out_correlation)
+        print(correlation.to_string(index=False), file=sys.stdout)

