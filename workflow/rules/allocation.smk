@@ -25,7 +25,7 @@ rule allocate_model:
         candidates=ZOO["scale_candidates"],
         section=ALLOCATION,
     wildcard_constraints:
-        model="|".join(ALLOCATION_ZOO_MODELS),
+        model="|".join(ALLOCATION_ZOO_MODELS) or "(?!)",  # (?!): matches nothing
     threads: 2
     conda:
         CONDA_ENV
@@ -60,7 +60,7 @@ rule allocate_trained_model:
         seed=config["seed"],
         section=ALLOCATION,
     wildcard_constraints:
-        model="|".join(ALLOCATION_TRAINED),
+        model="|".join(ALLOCATION_TRAINED) or "(?!)",
     threads: 1
     conda:
         CONDA_ENV
