@@ -124,9 +124,10 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     stray = sorted(set(perlayer["mip_bits"]) - set(perlayer["bits"]))
     if stray:
         problems.append(f"config key 'perlayer.mip_bits': {stray} not in perlayer.bits = {perlayer['bits']}")
+    trained = {"digits_resnet"} & set(config["finetune"]["models"])  # its fp.pt gives tensors and accuracy
     problems += [f"config key 'allocation.models': {name!r} is not in zoo.models (its zoo CSV gives the "
-                 f"tensors and their kurtosis)" for name in config["allocation"]["models"]
-                 if name not in config["zoo"]["models"]]
+                 f"tensors and their kurtosis) nor the fine-tuning stage's digits_resnet"
+                 for name in config["allocation"]["models"] if name not in config["zoo"]["models"] and name not in trained]
     finetune = config["finetune"]
     if finetune["representations"]["bits"] not in finetune["bits"]:
         problems.append(f"config key 'finetune.representations.bits': {finetune['representations']['bits']} "

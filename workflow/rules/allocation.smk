@@ -3,6 +3,10 @@ ALLOCATION = config["allocation"]
 ALLOCATION_MODELS = ALLOCATION["models"]
 ALLOCATION_CSVS = expand(f"{RESULTS}/allocation/{{model}}.csv", model=ALLOCATION_MODELS)
 ALLOCATION_CHOICES = expand(f"{RESULTS}/allocation/{{model}}_choices.csv", model=ALLOCATION_MODELS)
+# the fine-tuning stage's trained digits model: tensors from its checkpoint, test accuracy per allocation
+ALLOCATION_TRAINED = [model for model in ALLOCATION_MODELS if model == "digits_resnet"]
+ALLOCATION_ZOO_MODELS = [model for model in ALLOCATION_MODELS if model not in ALLOCATION_TRAINED]
+ALLOCATION_ACCURACY = expand(f"{RESULTS}/allocation/{{model}}_accuracy.csv", model=ALLOCATION_TRAINED)
 EXPERIMENTS.append("allocation")
 
 
@@ -21,7 +25,7 @@ rule allocate_model:
         candidates=ZOO["scale_candidates"],
         section=ALLOCATION,
     wildcard_constraints:
-        model="|".join(ALLOCATION_MODELS),
+        model="|".join(ALLOCATION_ZOO_MODELS) or "(?!)",  # (?!): matches nothing
     threads: 2
     conda:
         CONDA_ENV
@@ -39,15 +43,53 @@ rule allocate_model:
         " --out {output.csv} --out-choices {output.choices} > {log} 2>&1"
 
 
+rule allocate_trained_model:
+    input:
+        weights=f"{RESULTS}/finetune/{{model}}/fp.pt",
+        zoo_all=ZOO_CSVS,
+    output:
+        csv=f"{RESULTS}/allocation/{{model}}.csv",
+        choices=f"{RESULTS}/allocation/{{model}}_choices.csv",
+        accuracy=f"{RESULTS}/allocation/{{model}}_accuracy.csv",
+    params:
+        bits=ALLOCATION["bits"],
+        sparsities=ALLOCATION["sparsities"],
+        budgets=ALLOCATION["budget_bits"],
+        baseline=config["baseline_bits"],
+        candidates=ZOO["scale_candidates"],
+        seed=config["seed"],
+        section=ALLOCATION,
+    wildcard_constraints:
+        model="|".join(ALLOCATION_TRAINED) or "(?!)",
+    threads: 1
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/allocation/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/allocation/{{model}}.tsv"
+    shell:
+        "python -m pvq allocation allocate --model {wildcards.model} --weights {input.weights} --seed {params.seed}"
+        " --zoo-all {input.zoo_all}"
+        " --bits {params.bits} --sparsities {params.sparsities} --budgets {params.budgets}"
+        " --baseline-bits {params.baseline} --scale-bits {params.section[scale_bits]}"
+        " --mask-encoding {params.section[mask_encoding]} --index-bits {params.section[index_bits]}"
+        " --objective {params.section[objective]} --solver {params.section[solver]}"
+        " --time-limit-s {params.section[time_limit_s]} --candidates {params.candidates} --workers {threads}"
+        " --out {output.csv} --out-choices {output.choices} --out-accuracy {output.accuracy} > {log} 2>&1"
+
+
 rule plot_fig10:
     input:
         allocation=ALLOCATION_CSVS,
+        accuracy=ALLOCATION_ACCURACY,
     output:
         pdf=f"{FIGURES}/fig10_allocation_pareto.pdf",
         png=report(f"{FIGURES}/fig10_allocation_pareto.png", caption="../report/fig10_allocation_pareto.rst",
                    category="Allocation"),
     params:
-        inputs=" ".join(f"--input allocation={path}" for path in ALLOCATION_CSVS),
+        inputs=" ".join([f"--input allocation={path}" for path in ALLOCATION_CSVS]
+                        + [f"--input accuracy={path}" for path in ALLOCATION_ACCURACY]),
     conda:
         CONDA_ENV
     log:
@@ -81,5 +123,5 @@ rule plot_fig11:
 
 FIG10_FILES = [*rules.plot_fig10.output]
 FIG11_FILES = [*rules.plot_fig11.output]
-STAGE_OUTPUTS["allocation"] = ALLOCATION_CSVS + ALLOCATION_CHOICES
+STAGE_OUTPUTS["allocation"] = ALLOCATION_CSVS + ALLOCATION_CHOICES + ALLOCATION_ACCURACY
 STAGE_OUTPUTS.setdefault("figures", []).extend(FIG10_FILES + FIG11_FILES)

@@ -1,4 +1,8 @@
-"""Allocation under a model-size budget: `allocate` one model's tensors over the budget sweep."""
+"""Allocation under a model-size budget: `allocate` one model's tensors over the budget sweep.
+
+A zoo model's tensors and kurtosis come from the registry and its zoo CSV (``--zoo``); a trained
+digits model's from its checkpoint (``--weights``), whose test accuracy is then measured with every
+strategy's allocation applied (``--out-accuracy``: its correlation with the model error)."""
 
 from __future__ import annotations
 
@@ -15,7 +19,11 @@ def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     allocate = sub.add_parser("allocate", help="options, MILP, greedy and baselines for one model")
     allocate.add_argument("--model", required=True)
-    allocate.add_argument("--zoo", required=True, help="the model's zoo CSV: its tensors and their kurtosis")
+    source = allocate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--zoo", help="the model's zoo CSV: its tensors and their kurtosis")
+    source.add_argument("--weights", help="a trained digits_resnet state dict (fine-tuning stage's fp.pt): "
+                                          "tensors, kurtosis and the test accuracy of every allocation")
+    allocate.add_argument("--seed", type=int, default=0, help="digits split seed (--weights)")
     allocate.add_argument("--zoo-all", nargs="+", required=True,
                           help="every zoo CSV: the kurtosis rule's boundary (Fig. 3 right)")
     allocate.add_argument("--bits", type=int, nargs="+", required=True)
@@ -32,6 +40,7 @@ def add_arguments(parser) -> None:
     allocate.add_argument("--workers", type=int, default=1)
     allocate.add_argument("--out", required=True)
     allocate.add_argument("--out-choices", required=True)
+    allocate.add_argument("--out-accuracy", help="correlation of model error and accuracy drop (--weights)")
 
 
 def run(args) -> None:
@@ -43,10 +52,25 @@ def run(args) -> None:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    zoo = pd.read_csv(args.zoo)
-    kurtosis = zoo.groupby("tensor", sort=False)["kurtosis"].first()
-    tensors = weight_tensors(args.model)
-    tensors = {name: tensors[name] for name in kurtosis.index}  # the tensors the zoo swept
+    probe = None
+    if args.weights is None:
+        zoo = pd.read_csv(args.zoo)
+        kurtosis = zoo.groupby("tensor", sort=False)["kurtosis"].first()
+        tensors = weight_tensors(args.model)
+        tensors = {name: tensors[name] for name in kurtosis.index}  # the tensors the zoo swept
+    else:
+        import torch
+
+        from pvq.allocation.apply import AccuracyProbe, model_tensors
+        from pvq.metrics import kurtosis as sample_kurtosis
+        from pvq.models.digits import digits_split, load_digits_resnet
+
+        torch.set_num_threads(1)  # bit-for-bit accuracies between runs
+        model = load_digits_resnet(args.weights)
+        tensors = model_tensors(model)
+        kurtosis = pd.Series({name: sample_kurtosis(w) for name, w in tensors.items()})
+        probe = AccuracyProbe(model, digits_split(args.seed).test, args.candidates)
+        say(f"{args.model}: FP test accuracy {probe.fp_accuracy:.2f} %")
     storage = Storage(args.baseline_bits, args.scale_bits, args.mask_encoding, args.index_bits)
     start = time.perf_counter()
     say(f"{args.model}: {len(tensors)} tensors, {sum(w.size for w in tensors.values())} weights; {storage}")
@@ -57,7 +81,14 @@ def run(args) -> None:
     say("kurtosis boundary per bit width: " + ", ".join(f"{b}: {k:.3g}" for b, k in boundary.items()))
     allocation = ModelAllocation(options, kurtosis, boundary, args.objective, args.solver, args.time_limit_s,
                                  args.scale_bits)
-    summary, choices = sweep_budgets(args.model, allocation, args.budgets, say)
+    summary, choices = sweep_budgets(args.model, allocation, args.budgets, say, probe)
     write_csv(summary, args.out)
     write_csv(choices, args.out_choices)
+    if probe is not None and args.out_accuracy:
+        from pvq.allocation.apply import accuracy_correlation
+
+        correlation = accuracy_correlation(summary, probe.fp_accuracy)
+        write_csv(correlation, args.out_accuracy)
+        say("accuracy drop vs model error: " + ", ".join(
+            f"{row.strategy} rho {row.spearman_rho:.2f}" for row in correlation.itertuples()))
     say(f"done in {time.perf_counter() - start:.1f} s")

@@ -27,7 +27,7 @@ from pvq.allocation.knapsack import Allocation, InfeasibleBudget, MultipleChoice
 STRATEGIES = ("milp", "greedy", "quant_only", "quant_per_tensor", "prune_only", "kurtosis_rule")
 OBJECTIVES = ("weighted_nsr", "nsr")
 SUMMARY_COLUMNS = ["model", "budget_bits", "strategy", "total_error", "storage_bits", "solver_status",
-                   "seconds", "average_bits", "snr_db"]
+                   "seconds", "average_bits", "snr_db", "test_accuracy"]
 CHOICE_COLUMNS = ["model", "tensor", "kurtosis", "budget_bits", "choice", "bits", "sparsity", "numel",
                   "storage_bits", "nsr"]
 
@@ -124,8 +124,12 @@ class ModelAllocation:
 
 
 def sweep_budgets(model: str, allocation: ModelAllocation, budgets: Iterable[float],
-                  progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every strategy at every budget (SUMMARY_COLUMNS) and the MILP's choices (CHOICE_COLUMNS)."""
+                  progress: Callable[[str], None] | None = None,
+                  evaluate: Callable[[pd.DataFrame], float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every strategy at every budget (SUMMARY_COLUMNS) and the MILP's choices (CHOICE_COLUMNS).
+
+    ``evaluate``: given the option rows a strategy picked (one per tensor), the model's test accuracy
+    with them applied (``pvq.allocation.apply.AccuracyProbe``); test_accuracy is NaN without it."""
     summary, choices = [], []
     for budget in budgets:
         for strategy in STRATEGIES:
@@ -139,7 +143,9 @@ def sweep_budgets(model: str, allocation: ModelAllocation, budgets: Iterable[flo
                             "seconds": seconds,
                             "average_bits": np.nan if picks is None else storage / allocation.weights,
                             "snr_db": np.nan if picks is None else 10 * np.log10(allocation.normaliser / error)
-                            if error > 0 else np.inf})
+                            if error > 0 else np.inf,
+                            "test_accuracy": np.nan if picks is None or evaluate is None
+                            else float(evaluate(allocation.options.iloc[picks]))})
             if strategy == "milp" and picks is not None:
                 chosen = allocation.options.iloc[picks]
                 choices.append(pd.DataFrame({

@@ -132,7 +132,8 @@ def allocation_card(config: dict[str, Any]) -> Card:
         "Resource complexity": [("objective", objective),
                                 ("solver", f"multiple-choice knapsack as a MILP, {section['solver']} via PuLP, "
                                            f"{section['time_limit_s']:g} s limit per budget; Lagrangian greedy as cross-check"),
-                                ("data", "none: weights only")],
+                                ("data", "none: weights only" + ("; digits_resnet's test images for its accuracy check"
+                                                                 if "digits_resnet" in section["models"] else ""))],
         "Pretrained model": [("models", ", ".join(section["models"]))],
     }
 
