@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from pvq.plots.style import PRUNE, QUANT, bits_colors, panels
+from pvq.plots.style import PRUNE, QUANT, bits_colors, cell_edges, panels
 
 INPUTS = ("student_t",)
 
@@ -31,7 +31,7 @@ def draw(student_t):
     bits = np.sort(table["bits"].unique())
     wins = (table.pivot(index="bits", columns="kurtosis", values="winner")
             .reindex(index=bits, columns=kurt) == "prune").to_numpy(float)
-    right.pcolormesh(_edges(np.log10(kurt)), _edges(bits), wins,
+    right.pcolormesh(cell_edges(np.log10(kurt)), cell_edges(bits), wins,
                      cmap=ListedColormap([QUANT, PRUNE]), vmin=0, vmax=1, alpha=0.8)
     ticks = [t for t in (3, 10, 30, 100) if kurt.min() <= t <= kurt.max()]
     right.set_xticks(np.log10(ticks), [str(t) for t in ticks])
@@ -39,12 +39,3 @@ def draw(student_t):
     right.grid(False)
     right.set(xlabel="kurtosis", ylabel="bits", title="higher SNR: quantization (blue) / pruning (red)")
     return fig
-
-
-def _edges(centres):
-    """Cell edges halfway between sorted centres (extended by half a step at the ends)."""
-    centres = np.asarray(centres, float)
-    if centres.size == 1:
-        return np.array([centres[0] - 0.5, centres[0] + 0.5])
-    mid = 0.5 * (centres[1:] + centres[:-1])
-    return np.concatenate(([2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
-from pvq.plots.style import PANEL_HEIGHT, PRUNE, QUANT, panels
+from pvq.plots.style import PANEL_HEIGHT, PRUNE, QUANT, cell_edges, panels
 from pvq.zoo.regions import kurtosis_boundary, prune_column, pruning_win_probability
 
 INPUTS = ("zoo",)
@@ -23,7 +23,7 @@ def draw(zoo, masked: bool = False):
     table = probability.pivot(index="bits", columns="kurtosis", values="p_prune").reindex(bits)
     kurt = table.columns.to_numpy()
     fig, ax = panels(1, width=3.9, height=PANEL_HEIGHT * 1.4)
-    mesh = ax.pcolormesh(_edges(np.log10(kurt)), _edges(bits), table.to_numpy(), cmap=WIN_MAP,
+    mesh = ax.pcolormesh(cell_edges(np.log10(kurt)), cell_edges(bits), table.to_numpy(), cmap=WIN_MAP,
                          vmin=0, vmax=1, rasterized=True)
     tensors = zoo[np.isfinite(zoo["kurtosis"]) & zoo["bits"].isin(bits)]
     wins = tensors[prune_column(masked)] > tensors["quant_snr_db"]
@@ -45,12 +45,3 @@ def draw(zoo, masked: bool = False):
     colourbar = fig.colorbar(mesh, ax=ax, pad=0.02)
     colourbar.set_label("P(pruning has the higher SNR)")
     return fig
-
-
-def _edges(centres):
-    """Cell edges halfway between sorted centres (extended by half a step at the ends)."""
-    centres = np.asarray(centres, float)
-    if centres.size == 1:
-        return np.array([centres[0] - 0.5, centres[0] + 0.5])
-    mid = 0.5 * (centres[1:] + centres[:-1])
-    return np.concatenate(([2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -46,3 +47,12 @@ def bits_colors(bits) -> dict[int, tuple]:
     cmap = plt.get_cmap("viridis")
     span = max(len(bits) - 1, 1)
     return {b: cmap(0.9 * i / span) for i, b in enumerate(bits)}
+
+
+def cell_edges(centres):
+    """Cell edges halfway between sorted centres (extended by half a step at the ends), for pcolormesh."""
+    centres = np.asarray(centres, float)
+    if centres.size == 1:
+        return np.array([centres[0] - 0.5, centres[0] + 0.5])
+    mid = 0.5 * (centres[1:] + centres[:-1])
+    return np.concatenate(([2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]))
