@@ -54,7 +54,7 @@ rule plot_fig1:
     output:
         pdf=f"{FIGURES}/fig1_normal.pdf",
         png=report(f"{FIGURES}/fig1_normal.png", caption="../report/fig1_normal.rst",
-                   category="3 Distributions"),
+                   category="§3.1-3.3 Distributions"),
     conda:
         CONDA_ENV
     log:
@@ -72,7 +72,7 @@ rule plot_fig2:
     output:
         pdf=f"{FIGURES}/fig2_student_t.pdf",
         png=report(f"{FIGURES}/fig2_student_t.png", caption="../report/fig2_student_t.rst",
-                   category="3 Distributions"),
+                   category="§3.1-3.3 Distributions"),
     conda:
         CONDA_ENV
     log:
@@ -90,7 +90,7 @@ rule plot_fig5:
     output:
         pdf=f"{FIGURES}/fig5_t_kurtosis.pdf",
         png=report(f"{FIGURES}/fig5_t_kurtosis.png", caption="../report/fig5_t_kurtosis.rst",
-                   category="3 Distributions"),
+                   category="§3.1-3.3 Distributions"),
     conda:
         CONDA_ENV
     log:

@@ -109,7 +109,7 @@ rule tabulate_table1:
         FINETUNE_RUNS,
     output:
         csv=report(f"{TABLES}/table1_finetune.csv", caption="../report/table1_finetune.rst",
-                   category="5 Fine-tuning"),
+                   category="§5 Fine-tuning"),
         md=f"{TABLES}/table1_finetune.md",
         tex=f"{TABLES}/table1_finetune.tex",
     params:
@@ -131,7 +131,7 @@ use rule tabulate_table1 as tabulate_table5 with:
         FINETUNE_LONG_RUNS,
     output:
         csv=report(f"{TABLES}/table5_finetune_long.csv", caption="../report/table5_finetune_long.rst",
-                   category="5 Fine-tuning"),
+                   category="§5 Fine-tuning"),
         md=f"{TABLES}/table5_finetune_long.md",
         tex=f"{TABLES}/table5_finetune_long.tex",
     params:
@@ -151,7 +151,7 @@ rule plot_fig6:
     output:
         pdf=f"{FIGURES}/fig6_snr_vs_accuracy.pdf",
         png=report(f"{FIGURES}/fig6_snr_vs_accuracy.png", caption="../report/fig6_snr_vs_accuracy.rst",
-                   category="5 Fine-tuning"),
+                   category="§5 Fine-tuning"),
     conda:
         CONDA_ENV
     log:
@@ -170,7 +170,7 @@ rule plot_fig7:
     output:
         pdf=f"{FIGURES}/fig7_representations_by_layer.pdf",
         png=report(f"{FIGURES}/fig7_representations_by_layer.png",
-                   caption="../report/fig7_representations_by_layer.rst", category="5 Fine-tuning"),
+                   caption="../report/fig7_representations_by_layer.rst", category="§5 Fine-tuning"),
     conda:
         CONDA_ENV
     log:
@@ -188,7 +188,7 @@ rule plot_fig8:
     output:
         pdf=f"{FIGURES}/fig8_representations_last_layer.pdf",
         png=report(f"{FIGURES}/fig8_representations_last_layer.png",
-                   caption="../report/fig8_representations_last_layer.rst", category="5 Fine-tuning"),
+                   caption="../report/fig8_representations_last_layer.rst", category="§5 Fine-tuning"),
     conda:
         CONDA_ENV
     log:

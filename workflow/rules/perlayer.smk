@@ -88,7 +88,7 @@ rule make_table3:
         PERLAYER_CSVS,
     output:
         csv=report(f"{TABLES}/table3_perlayer.csv", caption="../report/table3_perlayer.rst",
-                   category="4 Per-layer bounds"),
+                   category="§4 Per-layer bounds"),
         md=f"{TABLES}/table3_perlayer.md",
         tex=f"{TABLES}/table3_perlayer.tex",
     conda:
@@ -107,7 +107,7 @@ rule plot_fig4:
     output:
         pdf=f"{FIGURES}/fig4_perlayer.pdf",
         png=report(f"{FIGURES}/fig4_perlayer.png", caption="../report/fig4_perlayer.rst",
-                   category="4 Per-layer bounds"),
+                   category="§4 Per-layer bounds"),
     params:
         inputs=" ".join(f"--input perlayer={path}" for path in PERLAYER_CSVS),
     conda:

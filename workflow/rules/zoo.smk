@@ -39,7 +39,7 @@ rule plot_fig3_zoo_snr:
     output:
         pdf=f"{FIGURES}/{{figure}}.pdf",
         png=report(f"{FIGURES}/{{figure}}.png", caption="../report/fig3_zoo_snr.rst",
-                   category="4 Model zoo"),
+                   category="§3.4 Model zoo"),
     params:
         inputs=ZOO_INPUTS,
     wildcard_constraints:
@@ -60,7 +60,7 @@ rule plot_fig3_kurtosis_regions:
     output:
         pdf=f"{FIGURES}/{{figure}}.pdf",
         png=report(f"{FIGURES}/{{figure}}.png", caption="../report/fig3_kurtosis_regions.rst",
-                   category="4 Model zoo"),
+                   category="§3.4 Model zoo"),
     params:
         inputs=ZOO_INPUTS,
     wildcard_constraints:
@@ -80,7 +80,7 @@ rule tabulate_table2:
         zoo=ZOO_CSVS,
     output:
         csv=report(f"{TABLES}/table2_natural_sparsity.csv", caption="../report/table2_natural_sparsity.rst",
-                   category="4 Model zoo"),
+                   category="§3.4 Model zoo"),
         md=f"{TABLES}/table2_natural_sparsity.md",
         tex=f"{TABLES}/table2_natural_sparsity.tex",
     conda:
