@@ -62,7 +62,7 @@ def draw(allocation, accuracy=None):
                      va="bottom", fontsize=5.5, color=NEUTRAL)
         top.set_title(model.replace("_", "-"))
         top.set_xlabel("bits per weight used")
-        bottom.set_xlabel("budget (bits per weight)")
+        bottom.set_xlabel("budget (bits/weight)")
     axes[0][0].set_ylabel("model weight SNR (dB)")
     axes[1][0].set_ylabel("gain over quantization,\nbits per tensor (dB)")
     handles, labels = axes[0][0].get_legend_handles_labels()
