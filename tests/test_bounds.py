@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pvq import bounds
+from pvq.bounds import quant
 from pvq.bounds.prune import big_m
 from pvq.bounds.quant import _shift, certify_dual
 
@@ -109,6 +110,32 @@ def test_quantization_bracket_holds_and_exact_equals_brute_force(seed, bits):
         assert result.codes.min() >= lo and result.codes.max() <= hi
         np.testing.assert_array_equal(result.weights, delta * result.codes)
         assert result.error == pytest.approx(error(X, result.weights, w0), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("batch", [1, 5, 4096])
+def test_sphere_decoder_equals_brute_force_whatever_the_batch(seed, batch):
+    """Batch 1 is a plain depth-first search; larger batches expand many nodes per numpy step."""
+    X, w0 = instance(10 + seed, n=6, correlated=1.5)
+    delta = np.max(np.abs(w0)) / 3.5
+    exact = bounds.solve_quant_exact(X, w0, delta, 3, batch=batch)
+    assert exact.status == "optimal"
+    assert exact.error == pytest.approx(brute_quant(X, w0, delta, 3), rel=1e-9)
+    assert exact.lower_bound == pytest.approx(exact.error, rel=1e-12)
+
+
+@pytest.mark.parametrize("stop_after", [2, 4, 8, 16])
+def test_sphere_decoder_time_limit_keeps_a_valid_bound(monkeypatch, stop_after):
+    """Stopped part way (a clock that ticks once per look), the open nodes' smallest partial sum is
+    still a lower bound on the brute-force optimum, and the incumbent a feasible upper bound."""
+    X, w0 = instance(3, n=6, correlated=1.5)
+    delta = np.max(np.abs(w0)) / 3.5
+    truth = brute_quant(X, w0, delta, 3)
+    ticks = itertools.count()
+    monkeypatch.setattr(quant.time, "perf_counter", lambda: float(next(ticks)))
+    result = bounds.solve_quant_exact(X, w0, delta, 3, time_limit=stop_after, batch=1)
+    assert result.status == "time_limit"
+    assert 0 <= result.lower_bound <= truth * (1 + 1e-12) <= result.error * (1 + 1e-12)
 
 
 def test_rtn_is_round_and_clip():

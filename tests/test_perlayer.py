@@ -93,6 +93,7 @@ def _row(chunk, channel, signal, quant, prune, **extra):
                keep=1, delta=0.1, signal_energy=signal, quant_rtn_snr_db=0.0,
                quant_heuristic_snr_db=10 * np.log10(signal / q_heur), quant_sdp_bound_snr_db=10 * np.log10(signal / q_best),
                quant_sdp_status="bound", quant_exact_snr_db=10 * np.log10(signal / q_heur), quant_status="time_limit",
+               quant_exact_bound_snr_db=np.inf,
                prune_magnitude_snr_db=0.0, prune_refit_snr_db=10 * np.log10(signal / p_heur),
                prune_opt_snr_db=10 * np.log10(signal / p_best), prune_bound_snr_db=10 * np.log10(signal / p_best),
                prune_status="optimal", prune_mip_snr_db=np.nan, prune_mip_bound_snr_db=np.nan,
@@ -122,6 +123,16 @@ def test_exact_quantization_collapses_the_box():
     assert box["quant_high_db"] == pytest.approx(10 * np.log10(100 / 1.5)) and box["quant_exact"]
 
 
+def test_a_stopped_decoder_bound_tightens_the_box_where_it_beats_the_sdp():
+    """Lower bounds on the error: the box's top end is the larger one, whichever method gave it."""
+    decoder = _row(0, 0, 100.0, (2.0, 0.5), (50.0, 40.0), quant_exact_bound_snr_db=10 * np.log10(100 / 1.2))
+    sdp = _row(1, 0, 100.0, (2.0, 0.5), (50.0, 40.0), quant_exact_bound_snr_db=10 * np.log10(100 / 0.1))
+    boxes = chunk_boxes(pd.DataFrame([decoder, sdp])).set_index("chunk")
+    assert boxes.loc[0, "quant_high_db"] == pytest.approx(10 * np.log10(100 / 1.2))
+    assert boxes.loc[1, "quant_high_db"] == pytest.approx(10 * np.log10(100 / 0.5))
+    assert not boxes["quant_exact"].any()
+
+
 @pytest.mark.pipeline
 def test_smoke_run_certifies_every_pruning_optimum(smoke_run):
     table = pd.read_csv(smoke_run / "perlayer" / "efficientnet_lite0" / "_blocks.2._expand_conv.csv")
@@ -135,6 +146,7 @@ def test_smoke_run_certifies_every_pruning_optimum(smoke_run):
     exact = table["quant_status"] == "optimal"
     assert (table.loc[exact, "quant_sdp_bound_snr_db"] >= table.loc[exact, "quant_exact_snr_db"] - 1e-9).all()
     assert (table["quant_exact_snr_db"] >= table["quant_heuristic_snr_db"] - 1e-9).all()
+    assert (table["quant_exact_bound_snr_db"] >= table["quant_exact_snr_db"] - 1e-9).all()
     assert (table["quant_heuristic_snr_db"] >= table["quant_rtn_snr_db"] - 1e-9).all()
     summary = pd.read_csv(smoke_run / "tables" / "table3_perlayer.csv")
     assert set(summary["bits"]) == {2, 4, 8}

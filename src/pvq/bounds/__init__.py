@@ -9,7 +9,7 @@ the original weights, error(w) = ||X (w - w0)||^2.
 - quantization, w = delta * z with z integer in [-2^(b-1), 2^(b-1) - 1]: :func:`quant_rtn`
   (round to nearest), :func:`quant_heuristic` (Park & Boyd randomised rounding + greedy 1-opt),
   :func:`quant_sdp_bound` (SDP relaxation with the box, lower bound recomputed from its dual
-  multipliers), :func:`solve_quant_exact` (box-constrained Schnorr-Euchner sphere decoder).
+  multipliers), :func:`solve_quant_exact` (box-constrained sphere decoder, batched in numpy).
 
 Every function returns a :class:`BoundResult`; ``error`` is always the error of the returned weights.
 No torch here: a notebook can call these on any arrays.

@@ -156,9 +156,11 @@ def big_m(G: np.ndarray, w0: np.ndarray, upper: float) -> np.ndarray:
 
 def solve_prune_mip(X, w0, keep: int, time_limit: float = 120.0) -> BoundResult:
     """The MIQP of paper eq. 8 solved by SCIP (PySCIPOpt): binaries m_i, |w_i| <= M_i m_i with the
-    valid big-M of :func:`big_m` (upper bound from magnitude + refit), sum m = keep, objective
-    ||R (w - w0)||^2 with R^T R = G. Objective scaled by that upper bound for SCIP's tolerances.
-    lower_bound is SCIP's dual bound (trusting its tolerances); status is SCIP's, mapped to ours."""
+    valid big-M of :func:`big_m`, sum m = keep, objective ||R (w - w0)||^2 with R^T R = G.
+    The upper bound behind M is the better of magnitude + refit and backward greedy (heuristics, not
+    the branch and bound this cross-checks), and SCIP starts from the greedy support; the objective
+    is scaled by that bound for SCIP's tolerances. lower_bound is SCIP's dual bound (trusting its tolerances);
+    status is SCIP's, mapped to ours."""
     from pyscipopt import Model, quicksum
 
     start = time.perf_counter()
@@ -167,8 +169,10 @@ def solve_prune_mip(X, w0, keep: int, time_limit: float = 120.0) -> BoundResult:
     live = np.flatnonzero(live_columns(G))
     keep_live = min(keep, live.size)
     Gl, wl = G[np.ix_(live, live)], w0[live]
-    heuristic = prune_heuristic(X, w0, keep)
-    upper = heuristic.error
+    greedy_cols = _Subsets(Gl, wl).backward_greedy(np.arange(live.size), keep_live)
+    greedy = _refit(G, w0, live[greedy_cols])
+    heuristic = min(prune_heuristic(X, w0, keep).weights, greedy, key=lambda v: error_of(G, v, w0))
+    upper = error_of(G, heuristic, w0)
     scale = upper if upper > 0 else 1.0
     R = np.linalg.cholesky(Gl / scale).T
     bounds = big_m(Gl, wl, upper)
@@ -190,11 +194,17 @@ def solve_prune_mip(X, w0, keep: int, time_limit: float = 120.0) -> BoundResult:
     t = model.addVar(lb=0.0, name="t")
     model.addCons(quicksum(rj * rj for rj in r) <= t)
     model.setObjective(t, "minimize")
+    start_sol = model.createSol()
+    residual = R @ (greedy[live] - wl)
+    for var, value in [*zip(w, greedy[live]), *zip(m, np.isin(np.arange(live.size), greedy_cols)),
+                       *zip(r, residual), (t, float(residual @ residual))]:
+        model.setSolVal(start_sol, var, float(value))
+    model.addSol(start_sol)
     model.optimize()
 
     scip_status = model.getStatus()
     status = {"optimal": "optimal", "timelimit": "time_limit"}.get(scip_status, "failed")
-    weights = heuristic.weights
+    weights = heuristic
     if model.getNSols() > 0:
         sol = model.getBestSol()
         chosen = np.array([model.getSolVal(sol, mi) > 0.5 for mi in m])
@@ -202,7 +212,7 @@ def solve_prune_mip(X, w0, keep: int, time_limit: float = 120.0) -> BoundResult:
         refit = np.zeros_like(w0)
         if support.size:
             refit[support] = np.linalg.solve(G[np.ix_(support, support)], G[support] @ w0)
-        if error_of(G, refit, w0) <= heuristic.error:
+        if error_of(G, refit, w0) <= upper:
             weights = refit
     elif status == "optimal":
         status = "failed"

@@ -206,14 +206,17 @@ def _vblast_order(P: np.ndarray) -> np.ndarray:
 
 
 def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
-                      upper: BoundResult | None = None) -> BoundResult:
-    """Exact optimum by a box-constrained Schnorr-Euchner sphere decoder.
+                      upper: BoundResult | None = None, batch: int = 4096) -> BoundResult:
+    """Exact optimum by a box-constrained sphere decoder, enumerating whole batches of nodes in numpy.
 
     With P = R^T R (R upper triangular, V-BLAST column order) error(u) = sum_k (R_kk (u_k - c_k))^2,
-    c_k depending on u_{k+1..n-1}; levels are fixed from the last down, each trying integers in the box
-    in order of distance from c_k, and a branch stops once its partial sum reaches the incumbent.
-    The incumbent starts from ``upper`` (a feasible result, e.g. :func:`quant_heuristic`) or
-    round-to-nearest. Status 'optimal' when enumeration finishes, else 'time_limit' (lower_bound 0).
+    c_k depending on u_{k+1..n-1}. Levels are fixed from the last down; a node at level k with partial
+    sum D only has children v in the box with D + (R_kk (v - c_k))^2 < incumbent, an integer interval
+    around c_k (Fincke-Pohst). Up to ``batch`` nodes are expanded per numpy step, best first, depth
+    first across batches, so the incumbent improves early and memory stays bounded. The incumbent
+    starts from ``upper`` (a feasible result, e.g. :func:`quant_heuristic`) or round-to-nearest.
+    Status 'optimal' when enumeration finishes (lower_bound = the optimum), else 'time_limit' with
+    the smallest partial sum of the open nodes as lower_bound (no completion can go below it).
     """
     start = time.perf_counter()
     s = _shift(X, w0, delta, bits)
@@ -225,65 +228,69 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
     if n == 0:
         return s.result(best_u, 0.0, "optimal", start)
     order = _vblast_order(s.P)
-    P = s.P[np.ix_(order, order)]
-    R = np.linalg.cholesky(P).T
-    r, low, high = s.r[order], s.low[order], s.high[order]
-    best = s.value(best_u) * (1 + 1e-12)
-    incumbent = best_u[order].copy()
-    rdiag = np.diag(R).copy()
-    u = np.zeros(n)
-    centre = np.zeros(n)
-    partial = np.zeros(n + 1)  # partial[k]: sum of level terms k..n-1
-    up = np.zeros(n)           # next candidate above / below the centre at each level
-    down = np.zeros(n)
-    nodes = 0
-    status = "optimal"
-
-    def enter(k):
-        c = r[k] - (R[k, k + 1:] @ (u[k + 1:] - r[k + 1:])) / rdiag[k]
-        centre[k] = c
-        nearest = min(max(np.round(c), low[k]), high[k])
-        up[k], down[k] = nearest, nearest - 1
-
-    def next_value(k):
-        """Pop the in-box candidate nearest to the centre at level k (None when exhausted)."""
-        c = centre[k]
-        has_up, has_down = up[k] <= high[k], down[k] >= low[k]
-        if has_up and (not has_down or up[k] - c <= c - down[k]):
-            up[k] += 1
-            return up[k] - 1
-        if has_down:
-            down[k] -= 1
-            return down[k] + 1
-        return None
-
-    k = n - 1
-    enter(k)
-    while True:
-        nodes += 1
-        if nodes % 2048 == 0 and time.perf_counter() - start > time_limit:
-            status = "time_limit"
-            break
-        value = next_value(k)
-        if value is not None:
-            term = (rdiag[k] * (value - centre[k])) ** 2
-            dist = partial[k + 1] + term
-        if value is None or dist >= best:
-            k += 1  # every remaining candidate at this level is farther from the centre
-            if k == n:
-                break
-            continue
-        u[k] = value
-        partial[k] = dist
-        if k == 0:
-            best, incumbent = dist, u.copy()
-            k = 1
-            if k == n:
-                break
-            continue
-        k -= 1
-        enter(k)
+    R = np.linalg.cholesky(s.P[np.ix_(order, order)]).T
+    search = _Enumeration(R, s.r[order], s.low[order], s.high[order], batch)
+    incumbent, lower, status = search.run(best_u[order], s.value(best_u) * (1 + 1e-12),
+                                          start + time_limit)
     solution = np.empty(n)
     solution[order] = incumbent
-    lower = s.value(solution) if status == "optimal" else 0.0
-    return s.result(solution, lower, status, start, nodes=nodes)
+    if status == "optimal":
+        lower = s.value(solution)
+    return s.result(solution, lower, status, start, nodes=search.nodes)
+
+
+class _Enumeration:
+    """Depth-first enumeration, in batches, of the integer points inside the incumbent's ellipsoid.
+
+    A batch at level k holds, per node, its partial sum D, its fixed levels U (k+1..n-1 set) and
+    A[:, :k+1] = R[:k+1, k+1:] @ (U - r)[k+1:], from which every centre c_i = r_i - A_i / R_ii of the
+    levels still open follows; fixing u_k = v adds (v - r_k) R[:k, k] to the rest.
+    """
+
+    def __init__(self, R: np.ndarray, r: np.ndarray, low: np.ndarray, high: np.ndarray, batch: int):
+        self.R, self.r, self.low, self.high, self.batch = R, r, low, high, max(int(batch), 1)
+        self.rdiag = np.diag(R)
+        self.nodes = 0
+
+    def run(self, incumbent: np.ndarray, best: float, deadline: float) -> tuple[np.ndarray, float, str]:
+        """(best point, lower bound, status) starting from ``incumbent`` with value ``best``."""
+        n = self.r.size
+        stack = [(n - 1, np.zeros(1), np.zeros((1, n)), np.zeros((1, n)))]
+        while stack:
+            if time.perf_counter() > deadline:
+                open_sums = [D.min() for _, D, _, _ in stack if D.size]
+                return incumbent, float(min([best, *open_sums])), "time_limit"
+            k, D, U, A = stack.pop()
+            alive = D < best
+            D, U, A = D[alive], U[alive], A[alive]
+            if not D.size:
+                continue
+            D, U, A = self._children(k, D, U, A, best)
+            if k == 0:
+                if D.size and D.min() < best:
+                    i = int(np.argmin(D))
+                    best, incumbent = float(D[i]), U[i].copy()
+                continue
+            order = np.argsort(D, kind="stable")
+            for chunk in reversed(np.array_split(order, -(-order.size // self.batch) or 1)):
+                stack.append((k - 1, D[chunk], U[chunk], A[chunk]))
+        return incumbent, best, "optimal"
+
+    def _children(self, k: int, D, U, A, best: float):
+        """Every child (u_k = v in the box) of the level-k nodes whose partial sum stays below ``best``."""
+        rkk = self.rdiag[k]
+        centre = self.r[k] - A[:, k] / rkk
+        radius = np.sqrt(best - D) / rkk
+        first = np.maximum(np.ceil(centre - radius - 1e-9), self.low[k])
+        last = np.minimum(np.floor(centre + radius + 1e-9), self.high[k])
+        count = np.maximum(last - first + 1, 0).astype(np.int64)
+        parent = np.repeat(np.arange(D.size), count)
+        value = first[parent] + (np.arange(parent.size) - np.repeat(np.cumsum(count) - count, count))
+        partial = D[parent] + (rkk * (value - centre[parent])) ** 2
+        keep = partial < best  # the interval was widened against rounding: decide exactly here
+        parent, value, partial = parent[keep], value[keep], partial[keep]
+        self.nodes += value.size
+        children = U[parent]
+        children[:, k] = value
+        offsets = A[parent, :k] + np.outer(value - self.r[k], self.R[:k, k])
+        return partial, children, offsets

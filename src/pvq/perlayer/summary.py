@@ -3,7 +3,8 @@
 A chunk's SNR sums over its solved output channels: 10 log10(sum ||X w0||^2 / sum error). The
 pruning bracket runs from magnitude + refit to the optimum (its certified lower bound where the
 search hit its limit); the quantization bracket from the Park & Boyd heuristic to the exact
-optimum where the sphere decoder finished, else to the SDP bound. A box entirely above the
+optimum where the sphere decoder finished, else to the tighter of the SDP bound and the stopped
+decoder's bound. A box entirely above the
 diagonal (quantization heuristic beats the best possible pruning) is a certain win for
 quantization; entirely below, for pruning.
 """
@@ -25,8 +26,8 @@ def chunk_boxes(rows: pd.DataFrame) -> pd.DataFrame:
     every channel's pruning optimum and quantization exact solve were certified."""
     rows = rows.copy()
     exact = rows["quant_status"] == "optimal"
-    rows["quant_best_error"] = np.where(exact, _error(rows, "quant_exact_snr_db"),
-                                        np.maximum(_error(rows, "quant_sdp_bound_snr_db"), 0.0))
+    bound = np.maximum(_error(rows, "quant_sdp_bound_snr_db"), _error(rows, "quant_exact_bound_snr_db"))
+    rows["quant_best_error"] = np.where(exact, _error(rows, "quant_exact_snr_db"), np.maximum(bound, 0.0))
     rows["prune_best_error"] = np.where(rows["prune_status"] == "optimal", _error(rows, "prune_opt_snr_db"),
                                         _error(rows, "prune_bound_snr_db"))
     rows["quant_heuristic_error"] = _error(rows, "quant_heuristic_snr_db")
