@@ -2,9 +2,9 @@
 
 Each rectangle is one chunk of one layer: x from magnitude pruning + refit to the certified pruning
 optimum, y from the Park & Boyd quantization heuristic to the exact quantization optimum (sphere
-decoder) or, where that hit its limit, the SDP lower bound. Above the diagonal quantization wins
-whatever the optimiser, below it pruning does. Dashed edges: a pruning search hit its time limit
-(its certified bound is drawn); hollow: the quantization bound is the SDP relaxation's.
+decoder) or, where that hit its limit (hollow), the tighter of the SDP bound and the stopped
+decoder's. Above the diagonal quantization wins whatever the optimiser, below it pruning does.
+Dashed edges: a pruning search hit its time limit (its certified bound is drawn).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def draw(perlayer):
     handles += [Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="k"),
                 Line2D([], [], color="k", linestyle="--", linewidth=0.9)]
     handles.append(Line2D([], [], color=NEUTRAL, linewidth=0.8))
-    labels = layers + ["filled: exact quantization optimum; hollow: SDP bound",
+    labels = layers + ["filled: exact quantization optimum; hollow: certified lower bound",
                        "dashed: pruning search hit its time limit",
                        "diagonal: above it quantization is better"]
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6)
