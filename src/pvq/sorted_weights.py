@@ -77,7 +77,8 @@ class SortedWeights:
         counts[order] = np.searchsorted(self.values, x[order])
         return counts
 
-    def stats_from_counts(self, scales, boundaries: Boundaries, counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def stats_from_counts(self, scales, boundaries: Boundaries,
+                          counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``quantization_stats`` given ``counts``, how many values lie below each of the boundaries.
 
         Summation by parts over the runs of equal codes: the codes start at hi and each boundary j
@@ -93,49 +94,73 @@ class SortedWeights:
 
     def exact_scale(self, lo: int, hi: int, window: tuple[float, float] = (0.0, np.inf)) -> tuple[float, float]:
         """Minimum of sum (w - s q)^2, q = clip(round(w / s), lo, hi), over s in the ``window``
-        (s_low, s_high]: (scale, error); the global minimum over s > 0 by default.
+        (s_low, s_high]: (scale, error); the global minimum over s > 0 by default. See ``exact_scales``."""
+        scales, errors = self.exact_scales([lo], [hi], [window])
+        return float(scales[0]), float(errors[0])
+
+    def exact_scales(self, lo, hi, windows) -> tuple[np.ndarray, np.ndarray]:
+        """``exact_scale`` for m (lo, hi, window) triples at once (shapes (m,), (m,), (m, 2)): the
+        minimising scales and their errors, shape (m,) each, in one pass of numpy calls.
 
         As s falls, each value's code steps away from zero one level at a time, at s = |w| / (j + 1/2)
         (j = 0, 1, ...) until it reaches lo or hi: n (hi - lo) events over all s > 0. Between consecutive
         events the codes are fixed and the error is a quadratic in s, minimised in closed form;
         cumulative sums over the events (sorted by s, descending) give every segment's quadratic, starting
-        from the codes at s_high. Cost O(E log E) for the E events inside the window.
+        from the codes at s_high. Cost O(E log E) for the E events inside the windows.
         """
-        s_low, s_high = window
-        if np.isfinite(s_high):
-            _, cross0, norm0 = (float(x[0]) for x in self.quantization_stats([s_high], lo, hi))
-        else:
-            cross0 = norm0 = 0.0
-        nonzero = self.values[self.values != 0.0]
-        magnitude = np.abs(nonzero)
-        reach = np.where(nonzero > 0, hi, -lo)
-        # Steps already taken at s_high, by the same float comparisons as quantization_stats (a value at
-        # a boundary belongs to the level above it): positive w past (j + 1/2) s_high when it is >=,
-        # negative ones when their magnitude is >. Then the events j with |w| / (j + 1/2) > s_low.
-        first = np.clip(np.floor(magnitude / s_high + 0.5), 0, reach).astype(np.int64)
-        for _ in range(2):  # settle the float rounding of the estimate at the edges
-            passed = np.where(nonzero > 0, (first + 0.5) * s_high <= magnitude, (first + 0.5) * s_high < magnitude)
-            first = np.where(passed & (first < reach), first + 1, first)
-            undo = np.where(nonzero > 0, (first - 0.5) * s_high > magnitude, (first - 0.5) * s_high >= magnitude)
-            first = np.where(undo & (first > 0), first - 1, first)
-        with np.errstate(divide="ignore"):
-            stop = np.ceil(magnitude / s_low - 0.5) if s_low > 0 else np.full(magnitude.shape, np.inf)
-        stop = np.minimum(stop, reach).astype(np.int64)
-        counts = np.maximum(stop - first, 0)
-        owner = np.repeat(np.arange(magnitude.size), counts)
-        steps = first[owner] + np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        event = magnitude[owner] / (steps + 0.5)
+        lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+        s_low, s_high = np.asarray(windows, dtype=np.float64).reshape(-1, 2).T
+        first, stop, magnitude = self._event_range(lo, hi, s_low, s_high)
+        cross0, norm0 = np.zeros(lo.size), np.zeros(lo.size)
+        finite = np.isfinite(s_high)
+        if finite.any():
+            _, cross0[finite], norm0[finite] = self.quantization_stats(s_high[finite], lo[finite], hi[finite])
+        counts = np.maximum(stop - first, 0).ravel()
+        owner = np.repeat(np.arange(counts.size), counts)  # the (triple, value) pair of each event
+        steps = first.ravel()[owner] + np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        triple, value = np.divmod(owner, magnitude.size)
+        event = magnitude[value] / (steps + 0.5)
         order = np.argsort(-event)  # ties: equally far from both levels, any order
-        event = np.concatenate(([s_high], event[order]))
-        cross = cross0 + np.concatenate(([0.0], np.cumsum(magnitude[owner][order])))
-        norm = norm0 + np.concatenate(([0.0], np.cumsum(2.0 * steps[order] + 1.0)))
-        below = np.concatenate((event[1:], [s_low]))
-        upper = np.where(np.isfinite(event), event, np.maximum(2.0 * self.max_abs, 1.0))
+        # Then by triple, s descending within: a stable sort of small integers (a radix sort).
+        order = order[np.argsort(triple[order].astype(np.min_scalar_type(lo.size)), kind="stable")]
+        triple, steps, value, event = triple[order], steps[order], value[order], event[order]
+        # Segments, triple after triple: the codes at s_high, then the codes after each of its events.
+        heads = np.searchsorted(triple, np.arange(lo.size)) + np.arange(lo.size)
+        after = np.arange(event.size) + triple + 1  # the segment each event opens
+        upper = np.empty(event.size + lo.size)
+        upper[heads], upper[after] = s_high, event
+        below = np.append(upper[1:], 0.0)
+        below[np.append(heads[1:], upper.size) - 1] = s_low
+        upper[~np.isfinite(upper)] = max(2.0 * self.max_abs, 1.0)
+        cross = _running(heads, cross0, magnitude[value])
+        norm = _running(heads, norm0, 2.0 * steps + 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.clip(np.where(norm > 0, cross / norm, upper), below, upper)
         error = self.energy - 2.0 * scale * cross + scale * scale * norm
-        best = int(np.argmin(error))
-        return float(scale[best]), float(max(error[best], 0.0))
+        segment_triple = np.repeat(np.arange(lo.size), np.diff(np.append(heads, upper.size)))
+        hits = np.flatnonzero(error == np.minimum.reduceat(error, heads)[segment_triple])
+        best = hits[np.searchsorted(segment_triple[hits], np.arange(lo.size))]  # each triple's first minimum
+        return scale[best], np.maximum(error[best], 0.0)
+
+    def _event_range(self, lo, hi, s_low, s_high) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per triple and nonzero value (shape (m, n')): the steps its code has taken at s_high and
+        those it has taken by s_low; and the values' magnitudes (n')."""
+        nonzero = self.values[self.values != 0.0]
+        magnitude, positive = np.abs(nonzero), nonzero > 0
+        reach = np.where(positive, hi[:, None], -lo[:, None])
+        top = s_high[:, None]
+        # Steps already taken at s_high, by the same float comparisons as quantization_stats (a value at
+        # a boundary belongs to the level above it): positive w past (j + 1/2) s_high when it is >=,
+        # negative ones when their magnitude is >. Then the events j with |w| / (j + 1/2) > s_low.
+        first = np.clip(np.floor(magnitude / top + 0.5), 0, reach).astype(np.int64)
+        for _ in range(2):  # settle the float rounding of the estimate at the edges
+            passed = np.where(positive, (first + 0.5) * top <= magnitude, (first + 0.5) * top < magnitude)
+            first = np.where(passed & (first < reach), first + 1, first)
+            undo = np.where(positive, (first - 0.5) * top > magnitude, (first - 0.5) * top >= magnitude)
+            first = np.where(undo & (first > 0), first - 1, first)
+        with np.errstate(divide="ignore"):
+            stop = np.minimum(np.ceil(magnitude / s_low[:, None] - 0.5), reach).astype(np.int64)
+        return first, stop, magnitude
 
     def pruning_error(self, n_pruned: int) -> float:
         """Squared error sum of zeroing the ``n_pruned`` smallest-magnitude values (their sum of squares)."""
@@ -170,3 +195,15 @@ class SortedWeights:
         while stop > start and abs(self.values[stop - 1] / scale) > 0.5:
             stop -= 1
         return int(stop - start)
+
+
+def _running(heads, start, increments) -> np.ndarray:
+    """Per segment (``exact_scales``' layout: each triple's head, then one per event of it): the
+    triple's ``start`` plus the increments of its events so far, summed triple by triple (one sum
+    over all would carry the rounding of the larger ones into the smaller ones)."""
+    out = np.empty(heads.size + increments.size)
+    for g, (head, end) in enumerate(zip(heads, np.append(heads[1:], out.size))):
+        out[head] = start[g]
+        np.cumsum(increments[head - g:end - g - 1], out=out[head + 1:end])
+        out[head + 1:end] += start[g]
+    return out
