@@ -150,6 +150,17 @@ def test_pruning_error_equals_the_masked_sum(w, sparsity):
     assert SortedWeights(w).pruning_error(n_pruned) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
+@settings(max_examples=60, deadline=None)
+@given(w=arrays(np.float64, st.integers(1, 200),
+                elements=st.sampled_from([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0]) | st.floats(-10, 10)),
+       sparsities=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=14))
+def test_pruning_errors_at_once_equal_the_masked_sums(w, sparsities):
+    """Several counts in one pass over nested windows, magnitudes tied across signs included."""
+    expected = [np.sum(w[~magnitude_mask(w, c)] ** 2) for c in sparsities]
+    errors = SortedWeights(w).pruning_errors([round(c * w.size) for c in sparsities])
+    np.testing.assert_allclose(errors, expected, rtol=1e-9, atol=1e-12)
+
+
 def test_zero_count_counts_exact_zeros_including_ties():
     scale = 0.1
     w = np.array([-0.05, 0.05, -0.15, 0.15, 0.0, 0.049999, -0.0500001, 0.3, np.nextafter(0.05, 1)])

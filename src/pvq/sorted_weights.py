@@ -5,12 +5,14 @@ P2[i] = sum_{j<i} v_j^2, the values a uniform quantizer with step s sends to lev
 contiguous run, between the rounding boundaries (k - 1/2) s and (k + 1/2) s. Over that run the squared
 error is S2 - 2 k s S1 + (k s)^2 N (S1, S2, N: the run's prefix-sum differences and length), whatever
 the rounding of ties (a tie is equally far from both levels). Magnitude pruning removes the contiguous
-window of the k smallest |v| around zero, whose squared sum is one more prefix-sum difference.
+window of the k smallest |v| around zero, whose squared sum is one more prefix-sum difference (or, for
+a few k at once, sums over the nested windows: P2 is then not needed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -35,7 +37,7 @@ class Boundaries:
 
 
 class SortedWeights:
-    """One tensor's values in ascending order (float64) with prefix sums of v and v^2."""
+    """One tensor's values in ascending order (float64) with prefix sums of v (and of v^2 on demand)."""
 
     def __init__(self, w) -> None:
         # Sorted in the data's own dtype (float32 sorts faster), then widened: the conversion to
@@ -44,11 +46,9 @@ class SortedWeights:
         self.values = values
         self.size = values.size
         self.p1 = np.zeros(values.size + 1)
+        np.square(values, out=self.p1[1:])  # the squares pass through P1's memory: no more to allocate
+        self.energy = float(self.p1[1:].sum())  # sum w^2, pairwise summation (exact to rounding)
         np.cumsum(values, out=self.p1[1:])
-        self.p2 = np.zeros(values.size + 1)
-        np.square(values, out=self.p2[1:])
-        self.energy = float(self.p2[1:].sum())  # sum w^2, pairwise summation (exact to rounding)
-        np.cumsum(self.p2[1:], out=self.p2[1:])
         self.max_abs = float(max(-values[0], values[-1])) if values.size else 0.0
         self.abs_sum = float(self.p1[-1] - 2.0 * self.p1[np.searchsorted(values, 0.0)])  # sum |w|
 
@@ -162,15 +162,40 @@ class SortedWeights:
             stop = np.minimum(np.ceil(magnitude / s_low[:, None] - 0.5), reach).astype(np.int64)
         return first, stop, magnitude
 
+    @cached_property
+    def p2(self) -> np.ndarray:
+        """Prefix sums of v^2, P2[i] = sum_{j<i} v_j^2: built on first use (the zoo sweep needs none)."""
+        p2 = np.zeros(self.size + 1)
+        np.square(self.values, out=p2[1:])
+        np.cumsum(p2[1:], out=p2[1:])
+        return p2
+
     def pruning_error(self, n_pruned: int) -> float:
         """Squared error sum of zeroing the ``n_pruned`` smallest-magnitude values (their sum of squares)."""
-        k = int(n_pruned)
-        if k <= 0:
-            return 0.0
-        if k >= self.size:
-            return float(self.p2[-1])
-        # The k values nearest zero are a window [start, start + k) of the sorted values; find its
-        # start by bisection (move right while the left end is farther from zero than the next right one).
+        return float(self.pruning_errors([n_pruned])[0])
+
+    def pruning_errors(self, counts) -> np.ndarray:
+        """``pruning_error`` for each of ``counts``, in one pass over the largest of their windows.
+
+        The k values nearest zero are a window [start, start + k) of the sorted values; as k grows it
+        takes in one more value on the left or the right (ties in magnitude: the negative one first),
+        so the windows are nested and each one's sum is the smaller one's plus the values in between.
+        """
+        counts = np.clip(np.asarray(counts, dtype=np.int64), 0, self.size)
+        errors = np.zeros(counts.size)
+        total = 0.0
+        start = stop = self._window_start(0)
+        for i in np.argsort(counts, kind="stable"):
+            new_start = self._window_start(int(counts[i]))
+            left, right = self.values[new_start:start], self.values[stop:new_start + counts[i]]
+            total += float(np.einsum("i,i->", left, left) + np.einsum("i,i->", right, right))
+            start, stop = new_start, new_start + counts[i]
+            errors[i] = total
+        return errors
+
+    def _window_start(self, k: int) -> int:
+        """Start of the window of the k values nearest zero, by bisection: move right while the left
+        end is farther from zero than the next value on the right (ties stay left)."""
         lo, hi = 0, self.size - k
         while lo < hi:
             mid = (lo + hi) // 2
@@ -178,7 +203,7 @@ class SortedWeights:
                 lo = mid + 1
             else:
                 hi = mid
-        return float(self.p2[lo + k] - self.p2[lo])
+        return lo
 
     def zero_count(self, scale: float) -> int:
         """How many values quantize to exactly zero with step ``scale``: |w / scale| <= 1/2 (ties to even)."""

@@ -36,18 +36,19 @@ def sweep_tensor(w, bits: Iterable[int], baseline_bits: int = 16, candidates: in
     weights = SortedWeights(w)
     constant = weights.size == 0 or weights.values[0] == weights.values[-1]
     kurt = np.nan if constant else kurtosis(weights.values)  # undefined without spread
+    fits = fit_scales(weights, bits, candidates)
+    sparsities = [(sparsity_for_bits(fit.bits, baseline_bits), masked_sparsity(fit.bits, baseline_bits))
+                  for fit in fits]
+    pruned = weights.pruning_errors([round(c * weights.size) for pair in sparsities for c in pair]).reshape(-1, 2)
     rows = []
-    for fit in fit_scales(weights, bits, candidates):  # all-zero tensor: 0/0 SNRs kept, as NaN
-        b = fit.bits
-        sparsity, sparsity_masked = sparsity_for_bits(b, baseline_bits), masked_sparsity(b, baseline_bits)
-        rows.append({
-            "kurtosis": kurt, "bits": b, "sparsity": sparsity, "quant_scale": fit.scale,
+    for fit, (sparsity, sparsity_masked), errors in zip(fits, sparsities, pruned):
+        rows.append({  # an all-zero tensor gives 0/0 SNRs: recorded as NaN, not dropped
+            "kurtosis": kurt, "bits": fit.bits, "sparsity": sparsity, "quant_scale": fit.scale,
             "quant_snr_db": float(snr_db(weights.energy, fit.squared_error)),
             "natural_sparsity": weights.zero_count(fit.scale) / weights.size,
-            "prune_snr_db": float(snr_db(weights.energy, weights.pruning_error(round(sparsity * weights.size)))),
+            "prune_snr_db": float(snr_db(weights.energy, errors[0])),
             "prune_sparsity_masked": sparsity_masked,
-            "prune_snr_db_masked": float(snr_db(weights.energy,
-                                                weights.pruning_error(round(sparsity_masked * weights.size)))),
+            "prune_snr_db_masked": float(snr_db(weights.energy, errors[1])),
         })
     return rows
 
