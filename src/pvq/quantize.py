@@ -45,8 +45,8 @@ def fit_scales(weights: SortedWeights, bits: Iterable[int], candidates: int = 10
                near: float = 2.0) -> list[ScaleFit]:
     """Per bit width, the scale minimising the squared error of ``quantize_symmetric`` on a sorted tensor.
 
-    Tiny tensors (n (2^b - 1) <= ``exact_events``): the global optimum by the exact event sweep
-    (``SortedWeights.exact_scales``). Otherwise first the reference grid: ``candidates`` clipping
+    Where a bit width has few events (n (2^b - 1) <= ``exact_events``): the global optimum by the exact
+    event sweep (``SortedWeights.exact_scales``). Otherwise first the reference grid: ``candidates`` clipping
     ranges r = max|w| i / candidates (i = 1..candidates), step s = r / (2^(b-1) - 1), each evaluated
     exactly. The error curve wiggles around its trend by about n^-1/2 (relative), over a grid step
     or two, so then
@@ -116,32 +116,46 @@ def _swept_fits(weights: SortedWeights, tiny: tuple[int, ...], windowed: tuple[i
     end); a stretch of more than ``window_events`` events gets ``_polish`` instead. Errors evaluated
     afresh at the chosen scales (not carried through a sweep)."""
     best = {b: (float(errors[j].min()), float(grid[j, np.argmin(errors[j])])) for j, b in enumerate(windowed)}
-    close = errors <= errors.min(axis=1, keepdims=True) * (1.0 + max(0.01, near / np.sqrt(weights.size)))
-    close = np.pad(close, ((0, 0), (1, 1)))
-    row, first = np.nonzero(close[:, 1:-1] & ~close[:, :-2])  # the stretches, row by row
-    last = np.nonzero(close[:, 1:-1] & ~close[:, 2:])[1]
+    row, first, last = _stretches(errors, max(0.01, near / np.sqrt(weights.size)))
     step = grid[row, 0]
     low = np.where(first > 0, grid[row, first] - step, 0.5 * step)
     high = np.where(last < grid.shape[1] - 1, grid[row, last] + step, 1.1 * grid[row, -1])
     swept = weights.abs_sum * (1 / low - 1 / high) <= window_events  # about the events inside
-    sweeps = np.array(tiny + tuple(windowed[j] for j in row[swept]), dtype=np.int64)
+    sweeps = tiny + tuple(windowed[j] for j in row[swept])
     windows = np.concatenate((np.tile([0.0, np.inf], (len(tiny), 1)), np.stack((low, high), axis=1)[swept]))
     results = []
-    if sweeps.size:
+    if sweeps:
         limits = np.array([grid_limits(b) for b in sweeps])
-        results = [*zip(sweeps, *weights.exact_scales(limits[:, 0], limits[:, 1], windows))]
-    if not swept.all():  # the stretch and a grid step either side, one _polish group per stretch
-        rest = np.flatnonzero(~swept)
-        counts = last[rest] + 3 - np.maximum(first[rest], 1)
-        group = np.repeat(np.arange(rest.size), counts)
-        sample = np.maximum(first[rest], 1)[group] + np.arange(group.size) - (np.cumsum(counts) - counts)[group]
-        rest_limits = np.array([grid_limits(windowed[j]) for j in row[rest]])[group]
-        polished = _polish(weights, rest_limits[:, 0], rest_limits[:, 1], step[rest][group] * sample,
-                           step[rest][group], group, seeds)
-        results += zip((windowed[j] for j in row[rest]), *polished)
+        results += zip(sweeps, *weights.exact_scales(limits[:, 0], limits[:, 1], windows))
+    rest = ~swept
+    results += _polished_stretches(weights, [windowed[j] for j in row[rest]], first[rest], last[rest], step[rest],
+                                   seeds)
     for b, scale, error in results:
         best[b] = min(best.get(b, (np.inf, 0.0)), (float(error), float(scale)))
     return _checked(weights, {b: scale for b, (_, scale) in best.items()})
+
+
+def _stretches(errors: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of samples within a factor 1 + ``tolerance`` of their row's least: each run's row,
+    first and last column, row by row."""
+    close = np.pad(errors <= errors.min(axis=1, keepdims=True) * (1.0 + tolerance), ((0, 0), (1, 1)))
+    row, first = np.nonzero(close[:, 1:-1] & ~close[:, :-2])
+    return row, first, np.nonzero(close[:, 1:-1] & ~close[:, 2:])[1]
+
+
+def _polished_stretches(weights: SortedWeights, bits: list[int], first: np.ndarray, last: np.ndarray,
+                        steps: np.ndarray, seeds: int) -> list[tuple[int, float, float]]:
+    """(bit width, scale, error) of ``_polish`` over each stretch of grid samples (0-based columns
+    first..last) and a grid step either side."""
+    if not bits:
+        return []
+    start = np.maximum(first, 1)  # grid sample i has scale i steps; column c is sample c + 1
+    counts = last + 3 - start
+    group = np.repeat(np.arange(len(bits)), counts)
+    sample = start[group] + np.arange(group.size) - (np.cumsum(counts) - counts)[group]
+    limits = np.array([grid_limits(b) for b in bits])[group]
+    polished = _polish(weights, limits[:, 0], limits[:, 1], steps[group] * sample, steps[group], group, seeds)
+    return [*zip(bits, *polished)]
 
 
 def _scanned_fits(weights: SortedWeights, bits: tuple[int, ...], grid: np.ndarray, errors: np.ndarray,
@@ -208,7 +222,8 @@ def _scan(weights: SortedWeights, lo: np.ndarray, hi: np.ndarray, centres: np.nd
 
 
 def _best_minima(errors: np.ndarray, group: np.ndarray, count: int) -> np.ndarray:
-    """Indices of each group's ``count`` least local minima in a sequence of groups (sorted; ties: the earliest)."""
+    """Indices of each group's ``count`` least local minima in a sequence of runs of groups (ties:
+    the earliest), group by group."""
     edge = np.flatnonzero(np.diff(group)) + 1
     left, right = np.append(np.inf, errors[:-1]), np.append(errors[1:], np.inf)
     left[edge], right[edge - 1] = np.inf, np.inf  # a group's ends have one neighbour

@@ -110,37 +110,39 @@ class SortedWeights:
         """
         lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
         s_low, s_high = np.asarray(windows, dtype=np.float64).reshape(-1, 2).T
-        first, stop, magnitude = self._event_range(lo, hi, s_low, s_high)
-        cross0, norm0 = np.zeros(lo.size), np.zeros(lo.size)
+        cross0, norm0 = np.zeros(lo.size), np.zeros(lo.size)  # the codes at s_high (none at infinity)
         finite = np.isfinite(s_high)
         if finite.any():
             _, cross0[finite], norm0[finite] = self.quantization_stats(s_high[finite], lo[finite], hi[finite])
+        triple, steps, magnitude, event = self._events(*self._event_range(lo, hi, s_low, s_high))
+        # Segments, triple after triple: the codes at s_high, then the codes after each of its events.
+        heads = np.searchsorted(triple, np.arange(lo.size)) + np.arange(lo.size)
+        upper = np.empty(event.size + lo.size)
+        upper[heads], upper[np.arange(event.size) + triple + 1] = s_high, event
+        below = np.append(upper[1:], 0.0)
+        below[np.append(heads[1:], upper.size) - 1] = s_low
+        upper[~np.isfinite(upper)] = max(2.0 * self.max_abs, 1.0)
+        cross = _running(heads, cross0, magnitude)
+        norm = _running(heads, norm0, 2.0 * steps + 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.clip(np.where(norm > 0, cross / norm, upper), below, upper)
+        error = self.energy - 2.0 * scale * cross + scale * scale * norm
+        best = _first_minima(error, heads)
+        return scale[best], np.maximum(error[best], 0.0)
+
+    @staticmethod
+    def _events(first, stop, magnitude) -> tuple[np.ndarray, ...]:
+        """Every event (a code's step j, first <= j < stop, of each triple and value): its triple, j,
+        |w| and scale |w| / (j + 1/2), ordered by triple and then by scale, descending."""
         counts = np.maximum(stop - first, 0).ravel()
         owner = np.repeat(np.arange(counts.size), counts)  # the (triple, value) pair of each event
         steps = first.ravel()[owner] + np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
         triple, value = np.divmod(owner, magnitude.size)
         event = magnitude[value] / (steps + 0.5)
         order = np.argsort(-event)  # ties: equally far from both levels, any order
-        # Then by triple, s descending within: a stable sort of small integers (a radix sort).
-        order = order[np.argsort(triple[order].astype(np.min_scalar_type(lo.size)), kind="stable")]
-        triple, steps, value, event = triple[order], steps[order], value[order], event[order]
-        # Segments, triple after triple: the codes at s_high, then the codes after each of its events.
-        heads = np.searchsorted(triple, np.arange(lo.size)) + np.arange(lo.size)
-        after = np.arange(event.size) + triple + 1  # the segment each event opens
-        upper = np.empty(event.size + lo.size)
-        upper[heads], upper[after] = s_high, event
-        below = np.append(upper[1:], 0.0)
-        below[np.append(heads[1:], upper.size) - 1] = s_low
-        upper[~np.isfinite(upper)] = max(2.0 * self.max_abs, 1.0)
-        cross = _running(heads, cross0, magnitude[value])
-        norm = _running(heads, norm0, 2.0 * steps + 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.clip(np.where(norm > 0, cross / norm, upper), below, upper)
-        error = self.energy - 2.0 * scale * cross + scale * scale * norm
-        segment_triple = np.repeat(np.arange(lo.size), np.diff(np.append(heads, upper.size)))
-        hits = np.flatnonzero(error == np.minimum.reduceat(error, heads)[segment_triple])
-        best = hits[np.searchsorted(segment_triple[hits], np.arange(lo.size))]  # each triple's first minimum
-        return scale[best], np.maximum(error[best], 0.0)
+        # Then by triple: a stable sort of small integers (a radix sort).
+        order = order[np.argsort(triple[order].astype(np.min_scalar_type(first.shape[0])), kind="stable")]
+        return triple[order], steps[order], magnitude[value[order]], event[order]
 
     def _event_range(self, lo, hi, s_low, s_high) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per triple and nonzero value (shape (m, n')): the steps its code has taken at s_high and
@@ -220,6 +222,13 @@ class SortedWeights:
         while stop > start and abs(self.values[stop - 1] / scale) > 0.5:
             stop -= 1
         return int(stop - start)
+
+
+def _first_minima(values: np.ndarray, heads: np.ndarray) -> np.ndarray:
+    """Index of the first least value of each run of ``values`` starting at ``heads``."""
+    run = np.repeat(np.arange(heads.size), np.diff(np.append(heads, values.size)))
+    hits = np.flatnonzero(values == np.minimum.reduceat(values, heads)[run])
+    return hits[np.searchsorted(run[hits], np.arange(heads.size))]
 
 
 def _running(heads, start, increments) -> np.ndarray:
