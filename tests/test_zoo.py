@@ -16,7 +16,7 @@ from pvq.config import ConfigError, validate
 from pvq.metrics import snr_db
 from pvq.models import registry
 from pvq.prune import magnitude_mask
-from pvq.quantize import grid_limits, mse_optimal_fit, mse_optimal_scale, quantize_symmetric
+from pvq.quantize import fit_scale, fit_scales, grid_limits, mse_optimal_fit, mse_optimal_scale, quantize_symmetric
 from pvq.sorted_weights import SortedWeights
 from pvq.zoo.regions import bandwidth, kurtosis_boundary, pruning_win_probability
 from pvq.zoo.summary import ALL, natural_sparsity_table
@@ -97,6 +97,50 @@ def test_scale_never_worse_than_the_grid(w, bits):
     assert squared_error(w, fit.scale, bits) <= grid_error(w, bits) * (1 + 1e-9) + 1e-12
 
 
+@pytest.mark.parametrize("kind", ["normal", "t2", "laplace", "cubed"])
+def test_scanned_scale_within_a_hundredth_db_of_the_optimum(kind):
+    """Tensors above fit_scales' window_size get the grid, a scan and Lloyd steps (no exact sweep):
+    never below the grid, within 0.01 dB of the global optimum by the exact event sweep (whose
+    results the brute-force tests above check)."""
+    rng = np.random.default_rng(13)
+    w = sample(kind, 6000, rng)
+    weights = SortedWeights(w)
+    for fit in fit_scales(weights, range(2, 9)):
+        error = squared_error(w, fit.scale, fit.bits)
+        assert fit.squared_error == pytest.approx(error, rel=1e-9)
+        assert error <= grid_error(w, fit.bits) * (1 + 1e-12)
+        optimum = weights.exact_scale(*grid_limits(fit.bits))[1]
+        assert 10 * np.log10(error / optimum) <= 0.01, fit.bits
+
+
+def test_mid_size_lite0_tensors_within_a_hundredth_db_of_the_optimum():
+    tensors = registry.weight_tensors("efficientnet_lite0")
+    for w in sorted((w for w in tensors.values() if w.size > 4096), key=np.size)[:2]:
+        weights = SortedWeights(w)
+        for fit in fit_scales(weights, range(2, 9)):
+            optimum = weights.exact_scale(*grid_limits(fit.bits))[1]
+            assert 10 * np.log10(squared_error(w, fit.scale, fit.bits) / optimum) <= 0.01, (w.size, fit.bits)
+
+
+SEARCHES = {"default": {}, "window sweep": {"exact_events": 0}, "scan": {"exact_events": 0, "window_size": 0},
+            "scanned windows": {"exact_events": 0, "window_events": 0}}
+
+
+@settings(max_examples=40, deadline=None)
+@given(w=arrays(np.float32, st.integers(1, 300), elements=st.floats(-50, 50, width=32)),
+       bits=st.lists(st.integers(2, 8), min_size=1, max_size=7), search=st.sampled_from(sorted(SEARCHES)))
+def test_multi_bit_fit_gives_each_bit_widths_own_fit_never_worse_than_the_grid(w, bits, search):
+    weights = SortedWeights(w)
+    fits = fit_scales(weights, bits, **SEARCHES[search])
+    assert [fit.bits for fit in fits] == bits
+    for fit in fits:
+        assert fit == fit_scale(weights, fit.bits, **SEARCHES[search])
+        if np.any(w):
+            error = squared_error(w, fit.scale, fit.bits)
+            assert fit.squared_error == pytest.approx(error, rel=1e-9, abs=1e-9)
+            assert error <= grid_error(w, fit.bits) * (1 + 1e-9) + 1e-12
+
+
 @settings(max_examples=60, deadline=None)
 @given(w=arrays(np.float64, st.integers(1, 200), elements=st.floats(-10, 10)),
        sparsity=st.floats(0.0, 1.0))
@@ -104,6 +148,17 @@ def test_pruning_error_equals_the_masked_sum(w, sparsity):
     n_pruned = round(sparsity * w.size)
     expected = np.sum(w[~magnitude_mask(w, min(sparsity, 1.0))] ** 2)
     assert SortedWeights(w).pruning_error(n_pruned) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(w=arrays(np.float64, st.integers(1, 200),
+                elements=st.sampled_from([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0]) | st.floats(-10, 10)),
+       sparsities=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=14))
+def test_pruning_errors_at_once_equal_the_masked_sums(w, sparsities):
+    """Several counts in one pass over nested windows, magnitudes tied across signs included."""
+    expected = [np.sum(w[~magnitude_mask(w, c)] ** 2) for c in sparsities]
+    errors = SortedWeights(w).pruning_errors([round(c * w.size) for c in sparsities])
+    np.testing.assert_allclose(errors, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_zero_count_counts_exact_zeros_including_ties():

@@ -1,6 +1,6 @@
 """Quantization vs magnitude pruning on one model's weight tensors, per tensor and bit width.
 
-For b bits: the MSE-optimal per-tensor symmetric quantizer (``pvq.quantize.fit_scale``), its natural
+For b bits: the MSE-optimal per-tensor symmetric quantizer (``pvq.quantize.fit_scales``), its natural
 sparsity (the share of weights that quantize to exactly zero), and magnitude pruning at the sparsity
 with the same idealised size, 1 - b/B (B = baseline bits, 16 for FP16), and at the sparsity that also
 pays for its mask (one bit per weight: B (1 - c) + 1 = b). SNR_dB = 10 log10(sum w^2 / sum (w - w_hat)^2).
@@ -17,7 +17,7 @@ import pandas as pd
 
 from pvq.metrics import kurtosis, snr_db
 from pvq.prune import sparsity_for_bits
-from pvq.quantize import fit_scale
+from pvq.quantize import fit_scales
 from pvq.sorted_weights import SortedWeights
 
 COLUMNS = ["model", "tensor", "shape", "numel", "kurtosis", "bits", "sparsity", "quant_scale",
@@ -36,18 +36,19 @@ def sweep_tensor(w, bits: Iterable[int], baseline_bits: int = 16, candidates: in
     weights = SortedWeights(w)
     constant = weights.size == 0 or weights.values[0] == weights.values[-1]
     kurt = np.nan if constant else kurtosis(weights.values)  # undefined without spread
+    fits = fit_scales(weights, bits, candidates)
+    sparsities = [(sparsity_for_bits(fit.bits, baseline_bits), masked_sparsity(fit.bits, baseline_bits))
+                  for fit in fits]
+    pruned = weights.pruning_errors([round(c * weights.size) for pair in sparsities for c in pair]).reshape(-1, 2)
     rows = []
-    for b in bits:  # an all-zero tensor gives 0/0 SNRs: recorded as NaN, not dropped
-        fit = fit_scale(weights, b, candidates)
-        sparsity, sparsity_masked = sparsity_for_bits(b, baseline_bits), masked_sparsity(b, baseline_bits)
-        rows.append({
-            "kurtosis": kurt, "bits": b, "sparsity": sparsity, "quant_scale": fit.scale,
+    for fit, (sparsity, sparsity_masked), errors in zip(fits, sparsities, pruned):
+        rows.append({  # an all-zero tensor gives 0/0 SNRs: recorded as NaN, not dropped
+            "kurtosis": kurt, "bits": fit.bits, "sparsity": sparsity, "quant_scale": fit.scale,
             "quant_snr_db": float(snr_db(weights.energy, fit.squared_error)),
             "natural_sparsity": weights.zero_count(fit.scale) / weights.size,
-            "prune_snr_db": float(snr_db(weights.energy, weights.pruning_error(round(sparsity * weights.size)))),
+            "prune_snr_db": float(snr_db(weights.energy, errors[0])),
             "prune_sparsity_masked": sparsity_masked,
-            "prune_snr_db_masked": float(snr_db(weights.energy,
-                                                weights.pruning_error(round(sparsity_masked * weights.size)))),
+            "prune_snr_db_masked": float(snr_db(weights.energy, errors[1])),
         })
     return rows
 
@@ -57,17 +58,21 @@ def sweep_model(model: str, tensors: dict[str, np.ndarray], bits: Iterable[int],
                 workers: int = 1) -> pd.DataFrame:
     """The sweep of every tensor of ``model`` (key -> array), rows ordered as the tensors, then bits.
 
-    ``workers`` threads sweep tensors side by side (numpy's sorting and searching release the GIL);
-    every tensor is independent, so the numbers do not depend on it.
+    ``workers`` threads sweep tensors side by side, handed out largest and smallest alternately: the
+    large ones' sorting and searching release the GIL, the small ones are mostly Python that holds
+    it, so the two overlap, and no thread is left with a big tensor at the end. Every tensor is
+    independent, so the numbers do not depend on it.
     """
     bits = list(bits)
+    by_size = sorted(tensors, key=lambda name: -np.size(tensors[name]))
+    order = [by_size[i // 2] if i % 2 == 0 else by_size[-1 - i // 2] for i in range(len(by_size))]
     rows, start = [], time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        swept = pool.map(lambda w: sweep_tensor(w, bits, baseline_bits, candidates), tensors.values())
-        for i, ((name, w), tensor_rows) in enumerate(zip(tensors.items(), swept), 1):
+        swept = {name: pool.submit(sweep_tensor, tensors[name], bits, baseline_bits, candidates) for name in order}
+        for i, (name, w) in enumerate(tensors.items(), 1):
             shape = "x".join(str(d) for d in np.shape(w))
             rows += [{"model": model, "tensor": name, "shape": shape, "numel": int(np.size(w)), **row}
-                     for row in tensor_rows]
+                     for row in swept[name].result()]
             if progress is not None:
                 progress(f"{model}: {i}/{len(tensors)} tensors ({name}, {np.size(w)} weights), "
                          f"{time.perf_counter() - start:.1f} s")
