@@ -2,7 +2,7 @@
 
 Choices (B = baseline bits, FP16 by default; k = round(c n) weights pruned, the smallest in magnitude):
 - ``fp16``: every weight rounded to float16; storage B n.
-- ``quant`` at b bits: the MSE-optimal per-tensor symmetric quantizer (``pvq.quantize.fit_scale``);
+- ``quant`` at b bits: the MSE-optimal per-tensor symmetric quantizer (``pvq.quantize.fit_scales``);
   storage b n + the scale.
 - ``prune`` at sparsity c: the n - k largest weights kept in float16; storage B (n - k) + the mask.
 - ``prune_quant`` at (c, b) (Deep Compression's order): prune, then quantize the survivors with their
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from pvq.prune import magnitude_mask
-from pvq.quantize import fit_scale
+from pvq.quantize import fit_scales
 from pvq.sorted_weights import SortedWeights
 
 CHOICES = ("fp16", "quant", "prune", "prune_quant")
@@ -81,7 +81,7 @@ def pruned_window(weights: SortedWeights, k: int) -> int:
 def tensor_options(w, bits: Iterable[int], sparsities: Iterable[float], storage: Storage,
                    candidates: int = 100) -> list[dict]:
     """One row per choice for tensor ``w`` (any shape): choice, bits, sparsity, squared_error, storage_bits."""
-    w = np.asarray(w)
+    w, bits = np.asarray(w), list(bits)
     weights = SortedWeights(w)
     n, base = weights.size, storage.baseline_bits
     values = weights.values
@@ -89,8 +89,7 @@ def tensor_options(w, bits: Iterable[int], sparsities: Iterable[float], storage:
     np.cumsum((values - values.astype(np.float16).astype(np.float64)) ** 2, out=rounding[1:])
     rows = [{"choice": "fp16", "bits": base, "sparsity": 0.0, "squared_error": float(rounding[-1]),
              "storage_bits": base * n}]
-    for b in bits:
-        fit = fit_scale(weights, b, candidates)
+    for b, fit in zip(bits, fit_scales(weights, bits, candidates)):
         rows.append({"choice": "quant", "bits": int(b), "sparsity": 0.0, "squared_error": fit.squared_error,
                      "storage_bits": b * n + storage.scale_bits})
     for c in sparsities:
@@ -103,8 +102,7 @@ def tensor_options(w, bits: Iterable[int], sparsities: Iterable[float], storage:
                      "squared_error": pruned_error + kept_rounding,
                      "storage_bits": base * (n - k) + storage.mask_bits(mask, n, base)})
         survivors = SortedWeights(np.concatenate((values[:start], values[start + k:])))
-        for b in bits:
-            fit = fit_scale(survivors, b, candidates)
+        for b, fit in zip(bits, fit_scales(survivors, bits, candidates)):
             rows.append({"choice": "prune_quant", "bits": int(b), "sparsity": float(c),
                          "squared_error": pruned_error + fit.squared_error,
                          "storage_bits": b * (n - k) + storage.scale_bits + storage.mask_bits(mask, n, b)})
