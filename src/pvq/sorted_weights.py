@@ -186,16 +186,16 @@ class SortedWeights:
         counts = np.clip(np.asarray(counts, dtype=np.int64), 0, self.size)
         errors = np.zeros(counts.size)
         total = 0.0
-        start = stop = self._window_start(0)
+        start = stop = self.window_start(0)
         for i in np.argsort(counts, kind="stable"):
-            new_start = self._window_start(int(counts[i]))
+            new_start = self.window_start(int(counts[i]))
             left, right = self.values[new_start:start], self.values[stop:new_start + counts[i]]
             total += float(np.einsum("i,i->", left, left) + np.einsum("i,i->", right, right))
             start, stop = new_start, new_start + counts[i]
             errors[i] = total
         return errors
 
-    def _window_start(self, k: int) -> int:
+    def window_start(self, k: int) -> int:
         """Start of the window of the k values nearest zero, by bisection: move right while the left
         end is farther from zero than the next value on the right (ties stay left)."""
         lo, hi = 0, self.size - k

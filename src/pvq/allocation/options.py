@@ -66,18 +66,6 @@ def filler_entries(kept: np.ndarray, index_bits: int) -> int:
     return int(np.sum(-(-distance // span) - 1))
 
 
-def pruned_window(weights: SortedWeights, k: int) -> int:
-    """Start of the window of the k values nearest zero in the sorted values (the ones pruning removes)."""
-    values, lo, hi = weights.values, 0, weights.size - k
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if -values[mid] > values[mid + k]:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
 def tensor_options(w, bits: Iterable[int], sparsities: Iterable[float], storage: Storage,
                    candidates: int = 100) -> list[dict]:
     """One row per choice for tensor ``w`` (any shape): choice, bits, sparsity, squared_error, storage_bits."""
@@ -94,7 +82,7 @@ def tensor_options(w, bits: Iterable[int], sparsities: Iterable[float], storage:
                      "storage_bits": b * n + storage.scale_bits})
     for c in sparsities:
         k = int(round(c * n))
-        start = pruned_window(weights, k)
+        start = weights.window_start(k)
         pruned_error = float(weights.p2[start + k] - weights.p2[start])
         kept_rounding = float(rounding[-1] - (rounding[start + k] - rounding[start]))
         mask = magnitude_mask(w, c) if storage.mask_encoding == "relative_index" else None
