@@ -18,7 +18,7 @@ import numpy as np
 from pvq import bounds
 from pvq.perlayer.collect import Selection, calibration_images, layer_chunks
 from pvq.perlayer.activations import capture_inputs
-from pvq.perlayer.models import load_model, weight_layer
+from pvq.perlayer.models import load_model_for_inputs, weight_layer
 from pvq.perlayer.solve import keep_for_bits
 from pvq.quantize import mse_optimal_scale
 
@@ -27,7 +27,7 @@ LAYERS = ["_blocks.11._project_conv", "_blocks.15._expand_conv"]
 
 def problems(count: int, seed: int = 0):
     """(layer, R, w0, weight tensor) for ``count`` (chunk, channel) pairs with n = 32."""
-    model, crop, _, _ = load_model("efficientnet_lite0")
+    model, crop, _, _ = load_model_for_inputs("efficientnet_lite0")
     modules = {name: weight_layer(model, name) for name in LAYERS}
     inputs = capture_inputs(model, modules, calibration_images(crop, 8, seed))
     out = []

