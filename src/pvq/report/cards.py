@@ -62,7 +62,10 @@ def weights_of(model: str, fp_records: dict[str, dict] | None = None) -> str:
                 f"{record['metric_name']} {record['metric']:.1f}%)")
     from pvq.models.registry import weights_name
 
-    return f"{model}: {weights_name(model)}"
+    try:
+        return f"{model}: {weights_name(model)}"
+    except (KeyError, ValueError):  # neither a PyPI nor a torchvision model, and no record of training it
+        return f"{model}: weights of unknown origin (no fp.json of this run given)"
 
 
 def _quantizer(scale: str, bits) -> list[tuple[str, str]]:
@@ -268,7 +271,7 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
               else "every conv and linear weight except the first and last (kept in floating point)")
     skipped = "; ".join(f"{name}: {entry['reason']}" for name, entry in section["not_supported"].items())
     from pvq.finetune.experiment import DIGITS
-    from pvq.report.compare_finetune import test_set_sizes
+    from pvq.report.compare_finetune import examples_per_test_set
 
     data = []
     if DIGITS in models:
@@ -276,7 +279,7 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
         digits = section["digits"]
         train = "all" if digits["train_samples"] is None else f"the first {digits['train_samples']}"
         data.append(f"sklearn digits: fixed seeded 60/20/20 split ({train} training images, "
-                    f"{test_set_sizes([DIGITS], config['seed'])[DIGITS]} test images), random translation by up "
+                    f"{examples_per_test_set([DIGITS], config['seed'])[DIGITS]} test images), random translation by up "
                     f"to {digits['shift']} px")
     if set(models) - {DIGITS}:
         data.append(f"ImageNet at {config['imagenet_path']} ({section['imagenet']['val_images']} training images "

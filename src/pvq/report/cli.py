@@ -85,7 +85,7 @@ def run(args) -> None:
     extra = {}
     if "test_examples" in inspect.signature(compare).parameters:
         models = set().union(*(t["model"] for t in tables.values()))
-        extra["test_examples"] = compare_finetune.test_set_sizes(models, args.seed)
+        extra["test_examples"] = compare_finetune.examples_per_test_set(models, args.seed)
     table = compare(**tables, **extra)
     write_table(table, Path(args.out).with_suffix(""), caption, float_format=".2f")
     with pd.option_context("display.max_colwidth", None, "display.width", 250):

@@ -27,7 +27,7 @@ from pvq.report.verdicts import (INCONCLUSIVE, NO, YES, Estimate, accuracy_estim
 STRONG = 0.5  # App. D "strong correlation": |r| above 0.5 (Cohen's "large") with 95 % confidence
 
 
-def test_set_sizes(models, seed: int) -> dict[str, int]:
+def examples_per_test_set(models, seed: int) -> dict[str, int]:
     """Test examples behind each model's accuracy where the run implies them: the digits task's test
     split (pvq.models.digits.digits_split with the run's seed). Other models: unknown (left out).
     (The run records do not store it; accuracy_estimate checks every accuracy is a count of it.)"""

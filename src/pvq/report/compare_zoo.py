@@ -66,6 +66,7 @@ def _boundary_words(boundary: pd.Series) -> str:
 
 def compare_fig3(zoo: pd.DataFrame) -> pd.DataFrame:
     """§3.4, Fig. 3: where pruning beats quantization on real tensors, and whether kurtosis predicts it."""
+    zoo = zoo.astype({"kurtosis": float, "quant_snr_db": float, "prune_snr_db": float})
     released = released_zoo()
     theirs, ours = pruning_win_share(released), pruning_win_share(zoo)
     rows = [number(f"{bits}-bit share of tensors where pruning wins (%), ours vs authors' data",
