@@ -49,6 +49,11 @@ def _numbers(values) -> str:
     return ", ".join(f"{v:g}" for v in sorted(set(values)))
 
 
+def _epochs(values) -> str:
+    values = set(values)
+    return f"{_numbers(values)} epoch{'' if values == {1} else 's'}"
+
+
 def _count(n: int, thing: str) -> str:
     return f"{n:,} {thing}{'' if n == 1 else 's'}"
 
@@ -263,7 +268,7 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
         mine = [r for r in runs if r["model"] == model]
         s = mine[0]["schedule"]
         schedules.append(f"{model}: {_count(len(mine), 'run')} ({', '.join(sorted({r['method'] for r in mine}))} "
-                         f"at {_numbers(r['bits'] for r in mine)} bits), {_numbers(r['epochs'] for r in mine)} epochs, "
+                         f"at {_numbers(r['bits'] for r in mine)} bits), {_epochs(r['epochs'] for r in mine)}, "
                          f"{s['optimizer']}, batch {s['batch_size']}, weight decay {s['weight_decay']:g}, "
                          f"chosen lr {_lr_words(mine)}")
     grid = ", ".join(f"0.33^{k}" for k in section["lr_grid"])
@@ -308,7 +313,7 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
         "Resource complexity": [
             ("fine-tuning", "; ".join(schedules)),
             ("learning-rate grid", f"base lr x {grid}, best by validation metric, the same for both methods"),
-            ("Table 5", (f"{_count(len(long), 'run')} with {_numbers(r['epochs'] for r in long)} epochs "
+            ("Table 5", (f"{_count(len(long), 'run')} with {_epochs(r['epochs'] for r in long)} "
                          f"({section['long_factor']}x)") if long else "not run"),
             ("seeds", f"{seeds} (one run per cell)" if len(set(r['seed'] for r in runs)) == 1 else seeds),
             ("data", "; ".join(data)),
