@@ -296,6 +296,25 @@ def test_table1_uses_the_tables_winner_and_intervals_when_present():
     assert holds(compare_table1(wide, {}), WINS) == "inconclusive"
 
 
+def test_table1_and_5_keep_metrics_of_one_model_apart():
+    """Issue 15's Lite0 rows: metric agree with a paired winner, next to digits rows of one run."""
+    lite = pd.DataFrame({"model": "efficientnet_lite0", "metric": ["agree", "agree", "acc", "acc"],
+                         "fp": 100.0, "bits": [8, 2, 8, 2], "quant": [99.0, 90.0, 70.0, 60.0],
+                         "prune": [98.0, 60.0, 71.0, 40.0], "winner": ["quant", "quant", "inconclusive", "quant"],
+                         "seeds": 3})
+    digits = finetune_rows([363, 340], [330, 200], bits=(8, 2))
+    table = compare_table1(pd.concat([lite, digits], ignore_index=True), {"digits_resnet": N})
+    assert holds(table, WINS) == "inconclusive"  # one Lite0 accuracy cell undecided
+    assert "quantization ahead in 5, pruning in 0, tied or within the uncertainty in 1 of 6" in evidence(table, WINS)
+    trend = "fine-tuned: quantization's lead over pruning grows"
+    assert "efficientnet_lite0 2 vs 8 bits" not in evidence(table, trend)  # no intervals: not judged
+    assert holds(table, trend) == "inconclusive"
+    long = pd.concat([lite.assign(prune=lite["prune"] + 5), digits], ignore_index=True)
+    narrowing = evidence(compare_table5(long, pd.concat([lite, digits], ignore_index=True), {"digits_resnet": N}),
+                         "longer fine-tuning narrows")
+    assert narrowing.count("digits_resnet") == 2  # one row per (model, metric, bits), no cross-metric pairs
+
+
 def test_table1_only_at_high_compression_and_trend_by_hand():
     sizes = {"digits_resnet": N}
     only = "fine-tuned: pruning is ahead only at very high compression"
@@ -380,6 +399,15 @@ def test_fig7_representation_claims_with_seeds():
     one_run = compare_fig7(representation_rows({("prune", 4, 0): [1.0], ("quant", 4, 0): [-1.0]}))
     assert set(verdicts(one_run)) == {"inconclusive"}
     assert "one run" in evidence(one_run, "after pruning")
+
+
+def test_fig7_names_the_model_when_several_are_compared():
+    up = [1.0, 1.2, 0.8]
+    rows = pd.concat([representation_rows({("prune", 4, 0): up}).assign(model="a"),
+                      representation_rows({("prune", 4, 0): up}).assign(model="b")])
+    table = compare_fig7(rows)
+    assert "a l0 SNR" in evidence(table, "after pruning") and "b l0 CKA" in evidence(table, "after pruning")
+    assert holds(table, "after pruning") == "yes"
 
 
 def test_fig8_reads_the_last_layer_at_every_bit_width():

@@ -155,9 +155,10 @@ def _finetune_claims(ours: pd.DataFrame, paper: pd.DataFrame, test_examples: dic
 
 
 def _trend_parts(frame: pd.DataFrame, test_examples: dict[str, int]) -> tuple[list[str], list[str]]:
-    """Per model: does quantization's lead grow from the most to the fewest bits (MOVER on the two gaps)?"""
+    """Per (model, metric): does quantization's lead grow from the most to the fewest bits (MOVER on
+    the two gaps)?"""
     parts, words = [], []
-    for model, group in frame.groupby("model", sort=False):
+    for (model, _), group in frame.groupby(["model", "metric"], sort=False):
         group = group.sort_values("bits")
         if len(group) < 2:
             continue
@@ -194,12 +195,12 @@ def compare_table5(table5: pd.DataFrame, table1: pd.DataFrame,
     paper_long, paper_short = paper_table("table5_finetune_long"), paper_table("table1_finetune")
     source = "Table 5 (App. H, later version)"
     rows = _finetune_claims(table5, paper_long, test_examples, source, "twice the fine-tuning")
-    both = _measured(table5).merge(_measured(table1), on=["model", "bits"], suffixes=("", "_short"))
+    both = _measured(table5).merge(_measured(table1), on=["model", "metric", "bits"], suffixes=("", "_short"))
     parts, words = [], []
     for _, row in both.iterrows():
         long_gap = gap(row, test_examples)
-        short = pd.Series({"model": row["model"], **{c[: -len("_short")]: row[c] for c in row.index
-                                                     if c.endswith("_short")}})
+        short = pd.Series({"model": row["model"], "metric": row["metric"],
+                           **{c[: -len("_short")]: row[c] for c in row.index if c.endswith("_short")}})
         short_gap = gap(short, test_examples)
         if long_gap is None or short_gap is None:
             parts.append(INCONCLUSIVE)
@@ -207,7 +208,8 @@ def compare_table5(table5: pd.DataFrame, table1: pd.DataFrame,
         narrowing = difference(short_gap, long_gap)
         parts.append(exceeds(narrowing))
         words.append(f"{row['model']} {row['bits']} bits {narrowing}")
-    paper_both = _measured(paper_long).merge(_measured(paper_short), on=["model", "bits"], suffixes=("", "_short"))
+    paper_both = _measured(paper_long).merge(_measured(paper_short), on=["model", "metric", "bits"],
+                                             suffixes=("", "_short"))
     paper_narrowing = ((paper_both["quant_short"] - paper_both["prune_short"])
                        - (paper_both["quant"] - paper_both["prune"]))
     rows.append(claim(
@@ -245,10 +247,13 @@ def compare_fig6(correlation: pd.DataFrame) -> pd.DataFrame:
     return table(rows)
 
 
+UNIT = ["model", "method", "bits", "layer_index", "layer"]
+
+
 def representation_changes(representations: pd.DataFrame) -> pd.DataFrame:
-    """Per (method, bits, layer, metric): the change from epoch 0 (compressed, not fine-tuned) to the
-    last epoch (positive: closer to the original), as an estimate over seeds (one run: unbounded)."""
-    keys = ["method", "bits", "layer_index", "layer"] + (["seed"] if "seed" in representations else [])
+    """Per (model, method, bits, layer, metric): the change from epoch 0 (compressed, not fine-tuned)
+    to the last epoch (positive: closer to the original), as an estimate over seeds (one run: unbounded)."""
+    keys = UNIT + (["seed"] if "seed" in representations else [])
     ordered = representations.sort_values("epoch")
     rows = []
     for key, group in ordered.groupby(keys, sort=True):
@@ -256,21 +261,20 @@ def representation_changes(representations: pd.DataFrame) -> pd.DataFrame:
             rows.append({**dict(zip(keys, key)), "metric": metric,
                          "change": group[metric].iloc[-1] - group[metric].iloc[0]})
     frame = pd.DataFrame(rows, columns=[*keys, "metric", "change"])
-    out = []
-    for key, group in frame.groupby(["method", "bits", "layer_index", "layer", "metric"], sort=True):
-        out.append({**dict(zip(["method", "bits", "layer_index", "layer", "metric"], key)),
-                    "estimate": mean_estimate(group["change"]), "runs": len(group)})
-    return pd.DataFrame(out, columns=["method", "bits", "layer_index", "layer", "metric", "estimate", "runs"])
+    out = [{**dict(zip([*UNIT, "metric"], key)), "estimate": mean_estimate(group["change"]), "runs": len(group)}
+           for key, group in frame.groupby([*UNIT, "metric"], sort=True)]
+    return pd.DataFrame(out, columns=[*UNIT, "metric", "estimate", "runs"])
 
 
-def _direction_claims(changes: pd.DataFrame, unit: str, what: str, source: str) -> list[dict]:
+def _direction_claims(changes: pd.DataFrame, label, what: str, source: str) -> list[dict]:
+    """'Pruning brings closer' and 'QAT moves away', one part per (unit, metric); ``label(row)`` names a unit."""
     runs = int(changes["runs"].min()) if len(changes) else 0
     spread = ("one run: no estimate of the spread between runs, so every change is inconclusive" if runs <= 1
               else f"95 % t intervals over {runs} seeds")
 
     def listing(frame) -> str:
-        return ", ".join(f"{getattr(r, unit)} {'SNR' if r.metric == 'snr_db' else 'CKA'} {r.estimate}"
-                         for r in frame.itertuples())
+        return ", ".join(f"{label(r)} {'SNR' if r['metric'] == 'snr_db' else 'CKA'} {r['estimate']}"
+                         for _, r in frame.iterrows())
 
     prune, quant = changes[changes["method"] == "prune"], changes[changes["method"] == "quant"]
     rows = []
@@ -286,10 +290,10 @@ def _direction_claims(changes: pd.DataFrame, unit: str, what: str, source: str) 
 
 
 def _agreement_parts(changes: pd.DataFrame) -> list[str]:
-    """Per (method, bits, layer): SNR and CKA changes decided and of the same sign (yes), decided and
-    opposite (no), else inconclusive."""
+    """Per (model, method, bits, layer): SNR and CKA changes decided and of the same sign (yes),
+    decided and opposite (no), else inconclusive."""
     parts = []
-    for _, group in changes.groupby(["method", "bits", "layer_index"]):
+    for _, group in changes.groupby(UNIT):
         signs = [YES if exceeds(e) == YES else NO if below(e) == YES else INCONCLUSIVE for e in group["estimate"]]
         if INCONCLUSIVE in signs or len(signs) != 2:
             parts.append(INCONCLUSIVE)
@@ -298,12 +302,20 @@ def _agreement_parts(changes: pd.DataFrame) -> list[str]:
     return parts
 
 
+def _prefix(changes: pd.DataFrame):
+    """A unit's label starts with its model's name where several models are compared."""
+    several = changes["model"].nunique() > 1
+    return lambda row: f"{row['model']} " if several else ""
+
+
 def compare_fig7(representations: pd.DataFrame) -> pd.DataFrame:
     """App. H/I, Fig. 7 (Fig. 8 of the later version): every layer's distance to the original during
     fine-tuning, pruning against QAT."""
     changes = representation_changes(representations)
     bits = ", ".join(str(b) for b in sorted(changes["bits"].unique()))
-    rows = _direction_claims(changes, "layer", f"every layer's representation ({bits} bits)", "App. H/I, Fig. 7")
+    prefix = _prefix(changes)
+    rows = _direction_claims(changes, lambda r: f"{prefix(r)}{r['layer']}",
+                             f"every layer's representation ({bits} bits)", "App. H/I, Fig. 7")
     parts = _agreement_parts(changes)
     rows.append(claim("the two distances (activation SNR and CKA) agree qualitatively",
                       combine(parts or [INCONCLUSIVE]),
@@ -314,8 +326,10 @@ def compare_fig7(representations: pd.DataFrame) -> pd.DataFrame:
 
 def compare_fig8(representations: pd.DataFrame) -> pd.DataFrame:
     """App. H/I, Fig. 8 (Fig. 9 of the later version): the last non-classifier layer, every bit width."""
-    last = representations[representations["layer_index"] == representations["layer_index"].max()]
-    changes = representation_changes(last).assign(bits_label=lambda f: f["bits"].astype(str) + " bits")
-    layer = last["layer"].iloc[0] if len(last) else "?"
-    return table(_direction_claims(changes, "bits_label", f"the last layer ({layer}) at every bit width",
-                                   "App. H/I, Fig. 8"))
+    deepest = representations.groupby("model")["layer_index"].transform("max")
+    last = representations[representations["layer_index"] == deepest]
+    changes = representation_changes(last)
+    prefix = _prefix(changes)
+    layers = ", ".join(dict.fromkeys(last["layer"])) or "none"
+    return table(_direction_claims(changes, lambda r: f"{prefix(r)}{r['bits']} bits",
+                                   f"the last layer ({layers}) at every bit width", "App. H/I, Fig. 8"))
