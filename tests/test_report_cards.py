@@ -37,12 +37,12 @@ def test_analytic_card_follows_settings_and_artifacts(tmp_path):
     card = quantization_card("analytic", config(), analytic_artifacts(tmp_path))
     assert "| compared | 2, 4 |" in card and "FP16" in card and "0.75, 0.875" in card
     assert "2 values of r from 2 to 100 (kurtosis 4.0 to 102.0)" in card
-    assert "scan of 2000 steps" in card and "100% to 100% of the support's end" in card
+    assert "at least 2000 steps" in card and "100% to 100% of the support's end" in card
     assert "normal.csv" in card and "student_t.csv" in card
     other = quantization_card("analytic", config(baseline_bits=8, analytic={"delta_scan_points": 300}),
                               analytic_artifacts(tmp_path, bits=(3, 8), r=(5.0, 10.0, 50.0)))
     assert "FP8" in other and "1 - b/8" in other and "| compared | 3, 8 |" in other
-    assert "scan of 300 steps" in other and "3 values of r from 5 to 50" in other
+    assert "at least 300 steps" in other and "3 values of r from 5 to 50" in other
     with pytest.raises(ValueError, match="--input normal="):
         quantization_card("analytic", config(), {})
     with pytest.raises(KeyError, match="no quantization card"):

@@ -102,9 +102,10 @@ def analytic_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     reach = student_t["quant_delta"] * student_t["bits"].map(lambda b: -grid_limits(b)[0]) / student_t["r"]
     return {
         "Quantization method": _quantizer(
-            f"the step minimising the exact expected squared error: a log-spaced scan of "
-            f"{section['delta_scan_points']} steps, then Brent on every local minimum; the clipping range "
-            f"chosen on the truncated t spans {reach.min():.0%} to {reach.max():.0%} of the support's end", bits)
+            f"the step minimising the exact expected squared error: a log-spaced scan (at least "
+            f"{section['delta_scan_points']} steps) over a step range proven to hold the optimum, then Brent on "
+            f"every local minimum; the clipping range chosen on the truncated t spans {reach.min():.0%} to "
+            f"{reach.max():.0%} of the support's end", bits)
         + [("granularity", "one step for the whole distribution")],
         "Pruning method": [("criterion", "magnitude: zero the values of smallest magnitude"),
                            ("granularity", "unstructured")],
