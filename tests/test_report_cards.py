@@ -140,3 +140,16 @@ def test_finetune_card_describes_the_runs_made(tmp_path):
     assert "0.33^0, 0.33^1" in other and "lr 0.0001" in other and "up to 2 px" in other
     assert "2 runs (prune, quant at 8 bits), 3 epochs" in other and "chosen lr 0.1" in other
     assert "| Table 5 | not run |" in other
+
+
+def test_card_and_comparison_rules_depend_on_the_artifacts_they_read(tmp_path):
+    """A card is rebuilt when the artifacts it describes change: they are its rule's inputs."""
+    from conftest import SMOKE, snakemake
+
+    out = snakemake("results/smoke/cards/zoo.md", "results/smoke/cards/analytic.md",
+                    "results/smoke/tables/compare_fig4_perlayer.csv", "-n", "--cores", "2",
+                    "--configfile", str(SMOKE), workdir=tmp_path)
+    jobs = out.stdout + out.stderr
+    for rule in ("sweep_zoo_model", "compute_analytic_normal", "compute_analytic_student_t", "bound_layer_part"):
+        assert f"rule {rule}:" in jobs or f"localrule {rule}:" in jobs, rule
+    assert "write_quantization_card" in jobs and "compare_published" in jobs
