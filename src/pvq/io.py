@@ -183,13 +183,14 @@ class Table(Artifact):
             repeated = frame.duplicated(list(self.key)).to_numpy()
             if repeated.any():
                 row = frame.iloc[int(np.flatnonzero(repeated)[0])]
-                problems.append(f"repeats the row {dict(row[list(self.key)])} on line {_line(repeated)}")
+                problems.append(f"repeats the row {_plain(row[list(self.key)])} on line {_line(repeated)}")
             elif self.complete is not None and len(self.key) > 1:
                 problems += self._completeness(frame)
         for name, values in (expect or {}).items():
             held, wanted_values = set(frame[name].dropna()), set(values)
             if held != wanted_values:
-                problems.append(f"holds {name} {sorted(held, key=str)}; expected {sorted(wanted_values, key=str)}")
+                problems.append(f"holds {name} {sorted(_plain(held), key=str)}; "
+                                f"expected {sorted(_plain(wanted_values), key=str)}")
         return problems
 
     def _completeness(self, frame) -> list[str]:
@@ -200,8 +201,8 @@ class Table(Artifact):
         if short.empty:
             return []
         group = short.index[0] if len(others) > 1 else (short.index[0],)
-        return [f"lacks {self.complete} {sorted(full - short.iloc[0], key=str)} for "
-                f"{dict(zip(others, group))} (cut short?)"]
+        return [f"lacks {self.complete} {sorted(_plain(full - short.iloc[0]), key=str)} for "
+                f"{_plain(dict(zip(others, group)))} (cut short?)"]
 
     def read(self, path, expect: Mapping[str, Iterable] | None = None):
         """The CSV at ``path`` as a DataFrame, or an ArtifactError if it breaks the contract."""
@@ -286,6 +287,14 @@ def _line(mask) -> int:
     import numpy as np
 
     return int(np.flatnonzero(mask)[0]) + 2
+
+
+def _plain(values):
+    """numpy scalars as Python ones, so messages read [2, 4] rather than [np.int64(2), ...]."""
+    plain = lambda v: v.item() if hasattr(v, "item") else v  # noqa: E731
+    if hasattr(values, "items"):
+        return {name: plain(value) for name, value in values.items()}
+    return [plain(value) for value in values]
 
 
 def _line_problems(text: str) -> list[str]:
