@@ -71,3 +71,9 @@ def test_numpy_integers_are_a_valid_keep():
     rng = np.random.default_rng(0)
     X, w0 = rng.normal(size=(12, 6)), rng.normal(size=6)
     assert np.count_nonzero(bounds.prune_heuristic(X, w0, np.int64(2)).weights) == 2
+
+
+def test_figures_and_comparisons_check_their_inputs_without_importing_torch():
+    code = "import sys, pvq.plots.cli, pvq.report.cli, pvq.artifacts; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
