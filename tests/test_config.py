@@ -150,6 +150,4 @@ def test_snakemake_honours_an_overlay_that_empties_a_mapping(tmp_path):
     extra.write_text("finetune:\n  not_supported: {}\n")
     shown = snakemake("table1", "-n", "-p", "--cores", "2", "--configfile", str(PAPER), str(extra),
                       workdir=tmp_path)
-    assert '"not_supported": {}' in shown.stdout + shown.stderr
-    plain = snakemake("table1", "-n", "-p", "--cores", "2", "--configfile", str(PAPER), workdir=tmp_path)
-    assert '"not_supported": {"DeepLab-V3"' in plain.stdout + plain.stderr
+    assert '"not_supported": {}' in shown.stdout + shown.stderr  # configs/paper.yaml names two rows

@@ -213,3 +213,18 @@ def test_a_whole_record_reads_back_and_expectations_hold(tmp_path):
     assert RECORD.read(tmp_path / "run.json", expect={"model": "m"}) == record
     with pytest.raises(ArtifactError, match="has 'model' = 'm'; expected 'other'"):
         RECORD.read(tmp_path / "run.json", expect={"model": "other"})
+
+
+def test_two_files_holding_the_same_rows_are_refused_naming_both(tmp_path):
+    from pvq.zoo.artifacts import ZOO_SWEEP
+
+    frame = example(ZOO_SWEEP)
+    lite0, lite1, copy = tmp_path / "lite0.csv", tmp_path / "lite1.csv", tmp_path / "lite2.csv"
+    ZOO_SWEEP.write(frame[frame["model"] == "a"], lite0)
+    ZOO_SWEEP.write(frame[frame["model"] == "b"], lite1)
+    ZOO_SWEEP.write(frame[frame["model"] == "a"], copy)  # lite0's file copied over lite2's name
+    assert len(ZOO_SWEEP.read_all([lite0, lite1])) == len(frame)
+    with pytest.raises(ArtifactError) as caught:
+        ZOO_SWEEP.read_all([lite0, lite1, copy])
+    assert str(caught.value).startswith(f"{copy} (zoo sweep of one model) repeats the row")
+    assert f"of {lite0}." in str(caught.value)

@@ -228,6 +228,6 @@ def test_a_cut_zoo_csv_stops_the_rerun_naming_the_file_and_the_remedy(smoke_run,
         assert part in logs, part
     table2_now = run / "tables" / "table2_natural_sparsity.csv"
     assert not table2_now.exists() or table2_now.read_bytes() == table2  # never a changed Table 2
-    zoo.unlink()  # the remedy, as the message gives it
-    snakemake("--cores", "2", "--configfile", str(SMOKE), workdir=workdir)
+    zoo.unlink()  # the remedy, as the message gives it (for Table 2 only, to keep the test short)
+    snakemake("table2", "--cores", "2", "--configfile", str(SMOKE), workdir=workdir)
     assert (run / "tables" / "table2_natural_sparsity.csv").read_bytes() == table2

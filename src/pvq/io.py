@@ -224,10 +224,19 @@ class Table(Artifact):
         return frame.astype({name: "int64" for name in filled})
 
     def read_all(self, paths: Iterable, expect: Mapping[str, Iterable] | None = None):
-        """Several files of this kind, each checked, concatenated in order."""
+        """Several files of this kind, each checked, concatenated in order; no two may hold the same row
+        (a file copied over another's name)."""
         import pandas as pd
 
-        frames = [self.read(path, expect) for path in paths]
+        frames, owner = [], {}
+        for path in paths:
+            frame = self.read(path, expect)
+            keys = list(frame[list(self.key)].itertuples(index=False, name=None)) if self.key else []
+            for key in keys:
+                if key in owner:
+                    raise self.error(path, f"repeats the row {_plain(dict(zip(self.key, key)))} of {owner[key]}")
+            owner.update(dict.fromkeys(keys, path))
+            frames.append(frame)
         if not frames:
             raise ValueError(f"no {self.what} files given")
         return pd.concat(frames, ignore_index=True)
