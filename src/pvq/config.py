@@ -84,8 +84,9 @@ def _key(path) -> str:
 def _describe(error: jsonschema.ValidationError) -> str:
     where = _key(error.absolute_path)
     if error.validator in ("minItems", "minProperties") and len(error.instance) == 0:
-        return (f"config key '{where}' is empty; name at least one (to build only some results, ask for "
-                f"their targets instead, e.g. `snakemake --cores 2 fig1 fig2`)")
+        hint = (" (to build only some results, ask for their targets instead, e.g. "
+                "`snakemake --cores 2 fig1 fig2`)") if where.split(".")[-1] == "models" else ""
+        return f"config key '{where}' is empty; name at least one{hint}"
     if error.validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(known))

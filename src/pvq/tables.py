@@ -38,6 +38,9 @@ def write_table(frame: pd.DataFrame, stem: str | Path, caption: str, float_forma
     """Write ``stem``.csv (full precision), .md and .tex (rounded to ``float_format``); a table other
     stages read has a ``contract``, which its CSV is checked against."""
     csv, md, tex = table_paths(stem)
-    (contract.write if contract is not None else write_csv)(frame, csv)
+    if contract is None:
+        write_csv(frame, csv)
+    else:
+        contract.write(frame, csv)
     write_text(to_markdown(frame, float_format), md)
     write_text(to_latex(frame, caption, f"tab:{Path(stem).name}", "{:" + float_format + "}"), tex)

@@ -68,10 +68,10 @@ def run(args) -> None:
                                 args.out, args.out_representations, long=args.long,
                                 checkpoint_dir=args.checkpoint_dir, log=_log)
     else:
+        from pvq.finetune.artifacts import SENSITIVITY, SENSITIVITY_CORRELATION
         from pvq.finetune.layers import compressible_layers
         from pvq.finetune.loop import seed_everything
         from pvq.finetune.sensitivity import layer_sensitivity, sensitivity_correlation
-        from pvq.finetune.artifacts import SENSITIVITY, SENSITIVITY_CORRELATION
 
         seed_everything(settings["seed"], settings["threads"])
         model = experiment.load_fp_model(args.model, settings, args.fp_weights)

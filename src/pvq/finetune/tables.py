@@ -6,7 +6,6 @@ supported yet (detection, segmentation) get rows with empty values rather than d
 
 from __future__ import annotations
 
-
 import pandas as pd
 
 from pvq.finetune.artifacts import RUN, TABLE1
