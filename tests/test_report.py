@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pvq.artifacts import contract
 from pvq.report.cli import COMPARISONS, table_arguments
 from pvq.report.compare_analytic import compare_fig1, compare_fig2, compare_fig5, crossover_kurtosis
 from pvq.report.compare_finetune import (compare_fig6, compare_fig7, compare_fig8, compare_table1, compare_table5,
@@ -422,15 +423,8 @@ def test_fig8_reads_the_last_layer_at_every_bit_width():
 # ---- every comparison ---------------------------------------------------------------------------------
 
 def empty_inputs(name: str) -> dict[str, pd.DataFrame]:
-    columns = {"normal": ["bits", "sparsity", "quant_snr_db", "prune_snr_db"],
-               "student_t": ["r", "kurtosis", "bits", "sparsity", "quant_snr_db", "prune_snr_db", "winner"],
-               "zoo": ["model", "tensor", "bits", "kurtosis", "quant_snr_db", "prune_snr_db", "natural_sparsity"],
-               "perlayer": list(perlayer_rows([(4, 0, 1, 2, 0, 1)]).columns),
-               "correlation": ["model", "method", "pearson_nmse_drop", "spearman_snr_drop", "points"],
-               "representations": ["model", "method", "bits", "epoch", "layer", "layer_index", "snr_db", "cka"],
-               "table1": ["model", "metric", "fp", "bits", "quant", "prune"],
-               "table5": ["model", "metric", "fp", "bits", "quant", "prune"]}
-    return {arg: pd.DataFrame(columns=columns[arg]) for arg in table_arguments(COMPARISONS[name][0])}
+    """Each input of the comparison with its contract's columns and no rows."""
+    return {arg: pd.DataFrame(columns=list(contract(arg).columns)) for arg in table_arguments(COMPARISONS[name][0])}
 
 
 @pytest.mark.parametrize("name", sorted(COMPARISONS))

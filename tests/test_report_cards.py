@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 
+from pvq.artifacts import contract
 from pvq.config import validate
 from pvq.models.registry import weights_name
 from pvq.quantize import fit_scales
@@ -18,8 +19,14 @@ def config(**overrides):
     return validate({"run_name": "x", **overrides})
 
 
-def write_csv(path, frame):
-    frame.to_csv(path, index=False)
+FILLERS = {int: 3, float: 0.25, str: "x"}
+
+
+def write_csv(path, frame, name):
+    """Write ``frame`` as input ``name`` through its contract, columns the card does not read filled in."""
+    table = contract(name)
+    frame = frame.assign(**{c: FILLERS[kind] for c, kind in table.columns.items() if c not in frame})
+    table.write(frame[list(table.columns)], path)
     return str(path)
 
 
@@ -29,8 +36,8 @@ def analytic_artifacts(tmp_path, bits=(2, 4), r=(2.0, 100.0)):
                            "prune_snr_db": [3.0] * len(bits)})
     rows = [{"r": ri, "kurtosis": 2 + ri, "bits": b, "sparsity": 1 - b / 16, "quant_delta": ri / 2 ** (b - 1),
              "quant_snr_db": 5.0, "prune_snr_db": 2.0, "winner": "quant"} for ri in r for b in bits]
-    return {"normal": [write_csv(tmp_path / "normal.csv", normal)],
-            "student_t": [write_csv(tmp_path / "student_t.csv", pd.DataFrame(rows))]}
+    return {"normal": [write_csv(tmp_path / "normal.csv", normal, "normal")],
+            "student_t": [write_csv(tmp_path / "student_t.csv", pd.DataFrame(rows), "student_t")]}
 
 
 def test_analytic_card_follows_settings_and_artifacts(tmp_path):
@@ -54,7 +61,7 @@ def zoo_artifacts(tmp_path, model="efficientnet_lite0", numels=(864, 5000), bits
              "quant_snr_db": 10.0, "natural_sparsity": 0.1, "prune_snr_db": 5.0,
              "prune_sparsity_masked": 1 - (b - 1) / 16, "prune_snr_db_masked": 4.0}
             for i, n in enumerate(numels) for b in bits]
-    return {"zoo": [write_csv(tmp_path / f"{model}.csv", pd.DataFrame(rows))]}
+    return {"zoo": [write_csv(tmp_path / f"{model}.csv", pd.DataFrame(rows), "zoo")]}
 
 
 def test_zoo_card_states_the_enforced_exact_limit_and_the_weights(tmp_path):
@@ -79,7 +86,7 @@ def perlayer_artifacts(tmp_path, status="optimal", chunks=2, model="efficientnet
              "bits": 4, "sparsity": 0.75, "prune_status": status, "quant_status": "optimal",
              "quant_sdp_status": "bound", "prune_mip_status": "not_run"}
             for c in range(chunks) for o in range(3)]
-    return {"perlayer": [write_csv(tmp_path / "layer.csv", pd.DataFrame(rows))]}
+    return {"perlayer": [write_csv(tmp_path / "layer.csv", pd.DataFrame(rows), "perlayer")]}
 
 
 def test_perlayer_card_follows_settings_and_artifacts(tmp_path):
@@ -95,14 +102,16 @@ def test_perlayer_card_follows_settings_and_artifacts(tmp_path):
 
 
 def test_allocation_card_follows_settings_and_artifacts(tmp_path):
-    results = pd.DataFrame({"model": ["efficientnet_lite0", "efficientnet_lite0", "digits_resnet"],
-                            "budget_bits": [2.0, 4.5, 2.0], "strategy": ["milp", "greedy", "milp"],
-                            "solver_status": ["optimal", "heuristic", "optimal"]})
+    cells = [("efficientnet_lite0", 2.0, "optimal"), ("efficientnet_lite0", 4.5, "time_limit"),
+             ("digits_resnet", 2.0, "optimal")]
+    results = pd.DataFrame([{"model": m, "budget_bits": b, "strategy": strategy,
+                             "solver_status": status if strategy == "milp" else "heuristic"}
+                            for m, b, status in cells for strategy in ("milp", "greedy")])
     fp = tmp_path / "fp.json"
     fp.write_text(json.dumps({"model": "digits_resnet", "epochs": 30, "metric_name": "acc", "metric": 97.5}))
-    artifacts = {"allocation": [write_csv(tmp_path / "a.csv", results)], "fp": [str(fp)]}
+    artifacts = {"allocation": [write_csv(tmp_path / "a.csv", results, "allocation")], "fp": [str(fp)]}
     card = quantization_card("allocation", config(), artifacts)
-    assert "2, 4.5 bits per weight" in card and "MILP outcomes: 2 optimal" in card and "cbc" in card
+    assert "2, 4.5 bits per weight" in card and "MILP outcomes: 2 optimal, 1 time_limit" in card and "cbc" in card
     assert "digits_resnet: trained from scratch by this run (30 epochs, test acc 97.5%)" in card
     assert weights_name("efficientnet_lite0") in card and "a bitmap, 1 bit per weight" in card
     other = quantization_card("allocation", config(allocation={"mask_encoding": "relative_index", "solver": "highs"}),

@@ -11,10 +11,11 @@ COMPARISON_INPUTS = {
     "fig6_snr_vs_accuracy": {"correlation": rules.plot_fig6.input.correlation},
     "fig7_representations_by_layer": {"representations": list(rules.plot_fig7.input)},
     "fig8_representations_last_layer": {"representations": REPRESENTATIONS},
-    "table1_finetune": {"table1": rules.tabulate_table1.output.csv},
+    "table1_finetune": {"table1_finetune": rules.tabulate_table1.output.csv},
     "table2_natural_sparsity": {"zoo": ZOO_CSVS},
     "table3_perlayer": {"perlayer": PERLAYER_CSVS},
-    "table5_finetune_long": {"table5": rules.tabulate_table5.output.csv, "table1": rules.tabulate_table1.output.csv},
+    "table5_finetune_long": {"table5_finetune_long": rules.tabulate_table5.output.csv,
+                             "table1_finetune": rules.tabulate_table1.output.csv},
 }
 # A stage configured with no models has nothing to compare.
 COMPARISON_INPUTS = {name: inputs for name, inputs in COMPARISON_INPUTS.items() if all(inputs.values())}

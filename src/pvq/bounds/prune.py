@@ -7,6 +7,7 @@ dropped, which is what the branch and bound's node bound rests on.
 
 from __future__ import annotations
 
+import numbers
 import time
 
 import numpy as np
@@ -27,6 +28,9 @@ def _refit(G: np.ndarray, w0: np.ndarray, support: np.ndarray) -> np.ndarray:
 
 
 def _check_keep(keep: int, n: int) -> int:
+    """``keep`` as an int in [0, n]; a float or text (4.5, 4.0, "4") is refused, never truncated."""
+    if isinstance(keep, bool) or not isinstance(keep, numbers.Integral):
+        raise TypeError(f"keep must be an integer number of weights, got {keep!r} ({type(keep).__name__})")
     keep = int(keep)
     if not 0 <= keep <= n:
         raise ValueError(f"keep must lie in [0, {n}], got {keep}")

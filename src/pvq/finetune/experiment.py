@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from pvq.finetune.artifacts import FP_RECORD, FP_WEIGHTS, REPRESENTATIONS, RUN
 from pvq.finetune.batchnorm import reestimate_batchnorm_
 from pvq.finetune.evaluate import device, evaluate
 from pvq.finetune.gmp import PruneStrategy
@@ -23,7 +24,7 @@ from pvq.finetune.loop import NoCompression, Schedule, remove_checkpoint, seed_e
 from pvq.finetune.lsq import QuantStrategy
 from pvq.finetune.oneshot import compress_model
 from pvq.finetune.representations import capture_activations, compare_activations
-from pvq.io import atomic_path, write_csv, write_json
+from pvq.io import atomic_path, write_json
 from pvq.prune import sparsity_for_bits
 
 DIGITS = "digits_resnet"
@@ -56,7 +57,8 @@ def load_fp_model(model_name: str, settings: dict, weights: str | Path) -> torch
     from pvq.models.weights import load_state_dict
 
     model = build_model(model_name, settings)
-    model.load_state_dict(load_state_dict(weights))
+    with FP_WEIGHTS.reading(weights):  # a damaged or foreign fp.pt names itself and its rule
+        model.load_state_dict(load_state_dict(weights))
     return model.to(device()).eval()
 
 
@@ -87,7 +89,7 @@ def train_baseline(model_name: str, settings: dict, out_weights: str | Path, out
               "seconds": time.perf_counter() - began, "device": str(device()), "history": history}
     with atomic_path(out_weights) as tmp:
         torch.save({k: v.cpu() for k, v in model.state_dict().items()}, tmp)
-    write_json(record, out_json)
+    FP_RECORD.write(record, out_json)
     log(f"{model_name} FP: test {task.metric} {record['metric']:.2f}, val {record['val_metric']:.2f}")
     return record
 
@@ -177,7 +179,7 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
         results.append(result)
     best = max(range(len(results)), key=lambda i: (results[i]["val_metric"], -i))
     chosen = results[best]
-    fp = json.loads(Path(fp_json).read_text())
+    fp = FP_RECORD.read(fp_json, expect={"model": model_name})
     record = {
         "model": model_name, "method": method, "bits": bits, "metric_name": fp["metric_name"],
         "metric": chosen["metric"], "val_metric": chosen["val_metric"], "fp_metric": fp["metric"],
@@ -195,8 +197,8 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
     reps.insert(0, "bits", bits)
     reps.insert(0, "method", method)
     reps.insert(0, "model", model_name)
-    write_csv(reps[["model", "method", "bits", "epoch", "layer", "layer_index", "snr_db", "cka"]], out_csv)
-    write_json(record, out_json)
+    REPRESENTATIONS.write(reps[list(REPRESENTATIONS.columns)], out_csv)
+    RUN.write(record, out_json)
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)
     log(f"chosen lr {record['lr']:.3g}: test {record['metric_name']} {record['metric']:.2f} "

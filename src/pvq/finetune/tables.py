@@ -6,17 +6,16 @@ supported yet (detection, segmentation) get rows with empty values rather than d
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 
-COLUMNS = ["model", "metric", "fp", "bits", "quant", "prune"]
+from pvq.finetune.artifacts import RUN, TABLE1
+
+COLUMNS = list(TABLE1.columns)
 
 
 def finetune_table(run_files, not_supported: dict | None = None, bits=None) -> pd.DataFrame:
     """Rows sorted by model (in input order) and bits falling (8 first, as the paper prints)."""
-    records = [json.loads(Path(path).read_text()) for path in run_files]
+    records = [RUN.read(path) for path in run_files]
     rows: dict[tuple, dict] = {}
     for r in records:
         key = (r["model"], r["bits"])

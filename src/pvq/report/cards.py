@@ -15,14 +15,14 @@ runs, long, fp.
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pvq.artifacts import contract
+from pvq.finetune.artifacts import FP_RECORD, RUN
 from pvq.quantize import fit_scales, grid_limits
 
 Card = dict[str, list[tuple[str, str]]]
@@ -38,11 +38,15 @@ def _paths(artifacts: Artifacts, name: str, experiment: str, required: bool = Tr
 
 
 def _csv(artifacts: Artifacts, name: str, experiment: str) -> pd.DataFrame:
-    return pd.concat([pd.read_csv(p) for p in _paths(artifacts, name, experiment)], ignore_index=True)
+    """The input ``name``'s tables, each checked against its contract (pvq.artifacts)."""
+    return pd.concat([contract(name).read(p) for p in _paths(artifacts, name, experiment)], ignore_index=True)
+
+
+JSON_CONTRACTS = {"fp": FP_RECORD, "runs": RUN, "long": RUN}
 
 
 def _jsons(artifacts: Artifacts, name: str, experiment: str, required: bool = True) -> list[dict]:
-    return [json.loads(Path(p).read_text()) for p in _paths(artifacts, name, experiment, required)]
+    return [JSON_CONTRACTS[name].read(p) for p in _paths(artifacts, name, experiment, required)]
 
 
 def _numbers(values) -> str:

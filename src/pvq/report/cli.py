@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pvq.artifacts import contract
 from pvq.io import write_text
 from pvq.report import cards, compare_analytic, compare_finetune, compare_perlayer, compare_zoo
 from pvq.tables import write_table
@@ -44,20 +45,20 @@ def table_arguments(function) -> list[str]:
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="artifact", required=True)
+    sub = parser.add_subparsers(dest="artifact", required=True, help="what to write")
     compare = sub.add_parser("compare", help="a published-vs-reproduced table")
-    compare.add_argument("comparison", choices=sorted(COMPARISONS))
+    compare.add_argument("comparison", choices=sorted(COMPARISONS), help="the figure or table compared")
     compare.add_argument("--input", action="append", required=True, metavar="NAME=PATH",
                          help="a reproduced CSV the comparison reads; a name given twice concatenates")
     compare.add_argument("--seed", type=int, default=0,
                          help="the run's seed (fixes the digits test split, whose size bounds a run's accuracy)")
     compare.add_argument("--out", required=True, help="the CSV; .md and .tex are written beside it")
     card = sub.add_parser("card", help="a quantization card")
-    card.add_argument("experiment", choices=sorted(cards.BUILDERS))
+    card.add_argument("experiment", choices=sorted(cards.BUILDERS), help="the experiment (stage) described")
     card.add_argument("--config-json", required=True, help="the resolved config, as JSON")
     card.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
                       help="an artifact of the experiment the card describes (see pvq.report.cards)")
-    card.add_argument("--out", required=True)
+    card.add_argument("--out", required=True, help="the card (Markdown)")
 
 
 def named_paths(items: list[str]) -> dict[str, list[str]]:
@@ -81,7 +82,7 @@ def run(args) -> None:
     if set(paths) != set(wanted):
         raise SystemExit(f"comparison {args.comparison} reads --input {', '.join(f'{n}=...' for n in wanted)}; "
                          f"got {sorted(paths)}")
-    tables = {name: pd.concat([pd.read_csv(p) for p in paths[name]], ignore_index=True) for name in wanted}
+    tables = {name: pd.concat([contract(name).read(p) for p in paths[name]], ignore_index=True) for name in wanted}
     extra = {}
     if "test_examples" in inspect.signature(compare).parameters:
         models = set().union(*(t["model"] for t in tables.values()))

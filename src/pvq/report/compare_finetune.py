@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from pvq.report.comparisons import claim, table
@@ -172,8 +171,9 @@ def _trend_parts(frame: pd.DataFrame, test_examples: dict[str, int]) -> tuple[li
     return parts, words
 
 
-def compare_table1(table1: pd.DataFrame, test_examples: dict[str, int] | None = None) -> pd.DataFrame:
+def compare_table1(table1_finetune: pd.DataFrame, test_examples: dict[str, int] | None = None) -> pd.DataFrame:
     """§5, Table 1 and the abstract/§8 on fine-tuning, checked cell by cell with uncertainty."""
+    table1 = table1_finetune
     test_examples = test_examples or {}
     paper = paper_table("table1_finetune")
     rows = _finetune_claims(table1, paper, test_examples, "§5, Table 1; §8", "fine-tuned")
@@ -188,9 +188,10 @@ def compare_table1(table1: pd.DataFrame, test_examples: dict[str, int] | None = 
     return table(rows)
 
 
-def compare_table5(table5: pd.DataFrame, table1: pd.DataFrame,
+def compare_table5(table5_finetune_long: pd.DataFrame, table1_finetune: pd.DataFrame,
                    test_examples: dict[str, int] | None = None) -> pd.DataFrame:
     """App. H (later version), Table 5, read with Table 1: twice the fine-tuning."""
+    table5, table1 = table5_finetune_long, table1_finetune
     test_examples = test_examples or {}
     paper_long, paper_short = paper_table("table5_finetune_long"), paper_table("table1_finetune")
     source = "Table 5 (App. H, later version)"
