@@ -126,7 +126,7 @@ class _Subsets:
         error, beta, hdiag = self._solve(self._triangle(cols[basis]), rank)
         # inside column j = sum_i C_ij a_i (basis i): it needs basis column i when its part along
         # a_i's own direction, |C_ij| / sqrt(hdiag_i), is above tol
-        C = scipy.linalg.solve_triangular(R[:rank, :rank], R[:rank, rank:], check_finite=False)
+        C = lapack.dtrtrs(R[:rank, :rank], R[:rank, rank:])[0]
         needed = np.any(np.abs(C) > self.tol * np.sqrt(hdiag)[:, None], axis=1)
         coef[basis] = beta
         increase[basis] = np.where(needed, 0.0, beta**2 / hdiag)
