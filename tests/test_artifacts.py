@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -14,7 +13,7 @@ from pvq.__main__ import main
 from pvq.analytic.artifacts import NORMAL
 from pvq.finetune.artifacts import FP_WEIGHTS, RUN
 from pvq.io import ArtifactError
-from pvq.perlayer.artifacts import LAYER_INPUTS, LAYER_PART
+from pvq.perlayer.artifacts import LAYER_PART
 from pvq.zoo.artifacts import ZOO_SWEEP
 from test_io import example
 
