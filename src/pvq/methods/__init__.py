@@ -11,11 +11,16 @@ Code that uses methods calls these and never looks at which method it holds.
 
 from pvq.methods.granularity import PerChannel, PerGroup, PerTensor
 from pvq.methods.grids import BF16, E2M1, E2M3, E3M2, E4M3, E5M2, E8M0, FP16, FP32, FP64, Float, Int
+from pvq.methods.joint import PruneThenQuantize
+from pvq.methods.pruner import NM, Magnitude, Pruner, Unstructured
 from pvq.methods.quantizer import Quantizer
 from pvq.methods.scales import MSE, Max, SharedExponent
+from pvq.methods.spec import SpecError, format_spec, parse
 from pvq.methods.stats import Stats
+from pvq.methods.storage import Bitmap, EntropyBound, NMIndex, RelativeIndex
 from pvq.methods.weights import Weights
 
-__all__ = ["BF16", "E2M1", "E2M3", "E3M2", "E4M3", "E5M2", "E8M0", "FP16", "FP32", "FP64", "Float", "Int",
-           "MSE", "Max", "PerChannel", "PerGroup", "PerTensor", "Quantizer", "SharedExponent", "Stats",
-           "Weights"]
+__all__ = ["BF16", "E2M1", "E2M3", "E3M2", "E4M3", "E5M2", "E8M0", "FP16", "FP32", "FP64", "MSE", "NM", "Bitmap",
+           "EntropyBound", "Float", "Int", "Magnitude", "Max", "NMIndex", "PerChannel", "PerGroup", "PerTensor",
+           "PruneThenQuantize", "Pruner", "Quantizer", "RelativeIndex", "SharedExponent", "SpecError", "Stats",
+           "Unstructured", "Weights", "format_spec", "parse"]
