@@ -57,6 +57,21 @@ class Int:
     def levels(self) -> np.ndarray:
         return np.arange(self.low, self.top + 1, dtype=np.float64)
 
+    def magnitudes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Level magnitudes, ascending from 0, of the positive and of the negative side."""
+        return np.arange(self.top + 1.0), np.arange(self.reach + 1.0)
+
+    def crossings(self, magnitude: np.ndarray, negative: np.ndarray, side: str) -> np.ndarray:
+        """How many rounding boundaries (j + 1/2) of its sign's side each ``magnitude`` has passed
+        (one it sits on counts when ``side`` is "right")."""
+        passed = np.floor(magnitude + 0.5) if side == "right" else np.ceil(magnitude - 0.5)
+        return np.clip(passed, 0, np.where(negative, self.reach, self.top)).astype(np.int64)
+
+    def crossing_estimate(self, abs_sum: np.ndarray, length: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """About how many boundaries a unit's values cross between scales ``high`` and ``low`` (> 0):
+        sum |v| (1/low - 1/high) for boundaries one scale apart, plus one per value."""
+        return abs_sum * (1.0 / low - 1.0 / high) + length
+
     def quantize(self, x, out=None) -> np.ndarray:
         """Nearest level of each x (in scale units); ``out`` may be ``x`` itself."""
         out = np.rint(x, out=out)
@@ -116,6 +131,10 @@ class Float:
         return self.top
 
     @property
+    def smallest_normal(self) -> float:
+        return float(np.ldexp(1.0, self.emin))
+
+    @property
     def smallest(self) -> float:
         """The smallest positive (subnormal) value, 2^(emin - man)."""
         return float(np.ldexp(1.0, self.emin - self.man))
@@ -135,6 +154,22 @@ class Float:
         levels = self.levels()
         return levels[levels > 0]
 
+    def magnitudes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Level magnitudes, ascending from 0, of the positive and of the negative side (the same)."""
+        side = np.concatenate(([0.0], self.positive_levels()))
+        return side, side
+
+    def crossings(self, magnitude: np.ndarray, negative: np.ndarray, side: str) -> np.ndarray:
+        """How many rounding boundaries (midpoints of consecutive level magnitudes) each ``magnitude``
+        has passed (one it sits on counts when ``side`` is "right")."""
+        levels = self.magnitudes()[0]
+        return np.searchsorted(0.5 * (levels[1:] + levels[:-1]), magnitude, side=side)
+
+    def crossing_estimate(self, abs_sum: np.ndarray, length: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """About how many boundaries a unit's values cross between scales ``high`` and ``low`` (> 0):
+        2^man per binade the scale spans, plus one, per value."""
+        return length * (2.0**self.man * np.log2(high / low) + 1.0)
+
     def floor(self, x) -> np.ndarray:
         """The largest value <= each x > 0 (at least the smallest positive value, at most top)."""
         return self._step(x, np.floor)
@@ -150,23 +185,51 @@ class Float:
         return np.clip(np.ldexp(direction(np.ldexp(x, -spacing)), spacing), self.smallest, self.top)
 
     def quantize(self, x, out=None) -> np.ndarray:
-        """Nearest value of each x (ties to even mantissa), saturating at +-top; ``out`` may be ``x``."""
+        """Nearest value of each x (ties to even mantissa), saturating at +-top; ``out`` may be ``x``.
+
+        On float32 and float64 data by integer arithmetic on the bits: adding half an ulp of the
+        target (less one, plus the last kept bit: ties to even) to the magnitude's bits and clearing
+        the dropped bits rounds the mantissa, carrying into the exponent where it overflows; below the
+        smallest normal value, where the target's spacing is fixed, (x + c) - c with c = 1.5 x 2^k
+        rounds to that spacing in the hardware's own round-to-nearest-even.
+        """
         x = np.asarray(x)
         if x.ndim == 0:
             return self.quantize(x.reshape(1))[0]
-        negative = np.signbit(x)
-        magnitude = np.abs(x, out=out)
-        _, exponent = np.frexp(magnitude)  # magnitude = f 2^exponent, f in [0.5, 1)
-        # The value's binade is 2^(exponent - 1); below emin the spacing is the subnormals'.
-        np.maximum(exponent, self.emin + 1, out=exponent)
-        exponent -= 1 + self.man  # the spacing of representable values there is 2^exponent
-        np.negative(exponent, out=exponent)
-        np.ldexp(magnitude, exponent, out=magnitude)
-        np.rint(magnitude, out=magnitude)
-        np.negative(exponent, out=exponent)
-        np.ldexp(magnitude, exponent, out=magnitude)
-        np.minimum(magnitude, self.top, out=magnitude)
-        return np.negative(magnitude, out=magnitude, where=negative)
+        layout = _BIT_LAYOUTS.get(x.dtype)
+        if layout is None or self.man >= layout[1] or self.emin - self.man + layout[1] > layout[2]:
+            result = _rounded_by_exponent(self, x.astype(np.float64))
+        else:
+            unsigned, width, _ = layout
+            shift = unsigned(width - self.man)
+            bits = x.view(unsigned)
+            rounded = (bits >> shift) & unsigned(1)
+            rounded += unsigned((1 << (width - self.man - 1)) - 1)
+            rounded += bits
+            rounded &= ~unsigned((1 << (width - self.man)) - 1)
+            result = rounded.view(x.dtype)
+            magic = x.dtype.type(1.5 * 2.0 ** (self.emin - self.man + width))
+            fixed = (x + magic) - magic  # multiples of the subnormal spacing 2^(emin - man)
+            small = np.abs(x) < 2.0**self.emin
+            np.copyto(result, fixed, where=small)
+        result = np.clip(result, -self.top, self.top, out=result)
+        if out is not None:
+            out[...] = result
+            return out
+        return result
+
+
+# dtype -> (unsigned integer of its width, mantissa bits, largest normal exponent)
+_BIT_LAYOUTS = {np.dtype(np.float32): (np.uint32, 23, 127), np.dtype(np.float64): (np.uint64, 52, 1023)}
+
+
+def _rounded_by_exponent(grid: Float, x: np.ndarray) -> np.ndarray:
+    """``Float.quantize`` by frexp/ldexp (any float64 data, any width of the target)."""
+    magnitude = np.abs(x)
+    _, exponent = np.frexp(magnitude)  # magnitude = f 2^exponent, f in [0.5, 1)
+    spacing = np.maximum(exponent - 1, grid.emin) - grid.man  # representable values are 2^spacing apart
+    rounded = np.ldexp(np.rint(np.ldexp(magnitude, -spacing)), spacing)
+    return np.copysign(np.minimum(rounded, grid.top), x)
 
 
 @dataclass(frozen=True)
@@ -185,6 +248,8 @@ class E8M0:
     @property
     def smallest(self) -> float:
         return float(np.ldexp(1.0, self.emin))
+
+    smallest_normal = smallest
 
     def positive_levels(self) -> np.ndarray:
         return np.ldexp(1.0, np.arange(self.emin, self.emax + 1))

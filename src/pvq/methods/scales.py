@@ -45,13 +45,17 @@ class Max:
         return max_scales(units, grid, scale_format, base)
 
 
-# The scan of wide formats: points over the bracket, local minima refined, Lloyd steps each, and the
-# cap on the bracket (a multiple of max|v| / top). tests/test_methods_scales.py measures the result
-# against a dense scan.
-SCAN_CANDIDATES = 32
+# Wide formats: the optimum over s > 0 lies in (0, 2 max|v| / top] (halving any larger scale keeps
+# every code on the grid and at most halves each value's error in scale units), narrowed by the
+# bracket of ``pvq.methods.search``. The units with fewest breakpoints there get the exact sweep, up
+# to ``SWEEP_PER_VALUE`` breakpoints per value of the tensor (and at least ``SWEEP_MIN``); the others
+# the scan (points over the bracket, local minima refined by Lloyd steps), measured against the
+# exact sweep in benchmarks/accuracy_formats.py.
+SWEEP_PER_VALUE = 0.1
+SWEEP_MIN = 2**12
+SCAN_CANDIDATES = 24
 SCAN_SEEDS = 2
 LLOYD_STEPS = 3
-SCAN_UPPER = 1.25
 
 
 @dataclass(frozen=True)
@@ -59,27 +63,71 @@ class MSE:
     """The format's scale of least squared error per unit (see the module docstring)."""
 
     def fit(self, units, grid, scale_format, base: float = 1.0) -> np.ndarray:
-        reference = max_scales(units, grid, scale_format, base)
-        error = search.errors(units.values, reference[:, None], grid)[:, 0]
-        if units.length == 0:
-            return reference
-        low = search.clipping_floor(units, grid, error)
-        high = search.zeroing_ceiling(units, grid, error)
-        if enumerable(scale_format):
-            levels = base * scale_format.positive_levels()
-            return search.exhaustive(units, grid, levels, low, high, reference, error)[0]
-        if units.whole is not None and isinstance(grid, Int):
-            found = np.array([fit_scales(units.whole, [grid.bits])[0].scale])
-            error = np.full(1, np.inf)  # never worse than its grid, whose last point is the Max rule
-        else:
-            cap = SCAN_UPPER * np.where(units.amax > 0, units.amax, grid.top) / grid.top
-            found = search.scan(units, grid, low, np.minimum(high, cap), SCAN_CANDIDATES, SCAN_SEEDS,
-                                LLOYD_STEPS)[0]
-        around = base * np.stack((scale_format.floor(found / base), scale_format.ceil(found / base)), axis=1)
-        tried = search.errors(units.values, around, grid)
-        pick = np.argmin(tried, axis=1)
-        rows = np.arange(units.count)
-        return np.where(tried[rows, pick] <= error, around[rows, pick], reference)
+        scales = max_scales(units, grid, scale_format, base)
+        live = np.flatnonzero(units.amax > 0)  # an all-zero unit has no error at any scale
+        if live.size:
+            subset = units if live.size == units.count else units.rows(live)
+            scales[live] = _fit(subset, grid, scale_format, base, scales[live])
+        return scales
+
+
+def _fit(units, grid, scale_format, base: float, reference: np.ndarray) -> np.ndarray:
+    """``MSE.fit`` on units that are not all zero, starting from the Max rule's ``reference``."""
+    if units.whole is not None and isinstance(grid, Int) and not enumerable(scale_format):
+        found = np.array([fit_scales(units.whole, [grid.bits])[0].scale])
+        return _rounded(units, grid, scale_format, base, found, np.full(1, np.inf), reference)
+    error = search.errors(units.values, reference[:, None], grid)[:, 0]
+    exact = error == 0.0  # nothing to improve (one nonzero value, or values on the grid)
+    top = 2.0 * units.amax / grid.top  # see the note above SWEEP_PER_VALUE
+    high = np.minimum(search.zeroing_ceiling(units, grid, error), top)
+    low = np.clip(search.clipping_floor(units, grid, error), 1e-9 * high, high)
+    if enumerable(scale_format):
+        # Halving a level above ``top`` gives a level while it stays normal: then the bound holds here too.
+        halves = units.amax / grid.top >= base * scale_format.smallest_normal
+        high = np.where(halves, high * (1.0 + 1e-12), search.zeroing_ceiling(units, grid, error))
+        levels = base * scale_format.positive_levels()
+        return search.exhaustive(units, grid, levels, np.where(exact, np.inf, low), high, reference, error)[0]
+    todo = np.flatnonzero(~exact)
+    scales = reference.copy()
+    if todo.size:
+        subset = units if todo.size == units.count else units.rows(todo)
+        found = continuous_optimum(subset, grid, low[todo], high[todo])
+        scales[todo] = _rounded(subset, grid, scale_format, base, found, error[todo], reference[todo])
+    return scales
+
+
+def _rounded(units, grid, scale_format, base: float, found: np.ndarray, error: np.ndarray,
+             reference: np.ndarray) -> np.ndarray:
+    """The better of the format's two values around each ``found`` scale, or ``reference`` (whose
+    error is ``error``) where neither beats it."""
+    around = base * np.stack((scale_format.floor(found / base), scale_format.ceil(found / base)), axis=1)
+    tried = search.errors(units.values, around, grid)
+    pick = np.argmin(tried, axis=1)
+    rows = np.arange(units.count)
+    return np.where(tried[rows, pick] <= error, around[rows, pick], reference)
+
+
+def continuous_optimum(units, grid, low: np.ndarray, high: np.ndarray, sweep_events: float | None = None) -> np.ndarray:
+    """Per unit, the scale of least error in [low, high]: exact by ``search.sweep`` for the units with
+    fewest breakpoints (``crossing_estimate``; up to ``sweep_events`` in all, default from
+    SWEEP_PER_VALUE and SWEEP_MIN), ``search.scan`` for the others."""
+    if sweep_events is None:
+        sweep_events = max(SWEEP_MIN, SWEEP_PER_VALUE * units.values.size)
+    abs_sum = units.large_sums[0][:, -1]
+    counts = grid.crossing_estimate(abs_sum, units.length, np.minimum(low, high), high)
+    order = np.argsort(counts, kind="stable")
+    swept = np.zeros(units.count, dtype=bool)
+    swept[order[np.cumsum(counts[order]) <= sweep_events]] = True
+    found = np.empty(units.count)
+    rows = np.flatnonzero(swept)
+    if rows.size:
+        subset = units if rows.size == units.count else units.rows(rows)
+        found[rows] = search.sweep(subset, grid, low[rows], high[rows])[0]
+    rows = np.flatnonzero(~swept)
+    if rows.size:
+        subset = units if rows.size == units.count else units.rows(rows)
+        found[rows] = search.scan(subset, grid, low[rows], high[rows], SCAN_CANDIDATES, SCAN_SEEDS, LLOYD_STEPS)[0]
+    return found
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,10 @@ class Units:
         self.whole = whole  # the sorted tensor, when it is one unit
         self.count, self.length = self.values.shape
 
+    def rows(self, index: np.ndarray) -> Units:
+        """The units ``index`` (an integer array) alone."""
+        return Units(self.values[index])
+
     @cached_property
     def values32(self) -> np.ndarray:
         """float32 copy for candidate scans (half the memory traffic; sums carried in float64)."""
