@@ -49,12 +49,13 @@ class Max:
 # every code on the grid and at most halves each value's error in scale units), narrowed by the
 # bracket of ``pvq.methods.search``. The units with fewest breakpoints there get the exact sweep, up
 # to ``SWEEP_PER_VALUE`` breakpoints per value of the tensor (and at least ``SWEEP_MIN``); the others
-# the scan (points over the bracket, local minima refined by Lloyd steps), measured against the
-# exact sweep in benchmarks/accuracy_formats.py.
+# the scan (points over the bracket, finer points around its best local minima, Lloyd steps),
+# measured against the exact sweep in tests/test_methods_scales.py and benchmarks/accuracy_formats.py.
 SWEEP_PER_VALUE = 0.1
 SWEEP_MIN = 2**12
-SCAN_CANDIDATES = 24
+SCAN_CANDIDATES = 32
 SCAN_SEEDS = 2
+SCAN_FINE = 6
 LLOYD_STEPS = 3
 
 
@@ -126,7 +127,8 @@ def continuous_optimum(units, grid, low: np.ndarray, high: np.ndarray, sweep_eve
     rows = np.flatnonzero(~swept)
     if rows.size:
         subset = units if rows.size == units.count else units.rows(rows)
-        found[rows] = search.scan(subset, grid, low[rows], high[rows], SCAN_CANDIDATES, SCAN_SEEDS, LLOYD_STEPS)[0]
+        found[rows] = search.scan(subset, grid, low[rows], high[rows], SCAN_CANDIDATES, SCAN_SEEDS, SCAN_FINE,
+                                  LLOYD_STEPS)[0]
     return found
 
 

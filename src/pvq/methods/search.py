@@ -148,11 +148,12 @@ def polish(evaluate, grid, scale: np.ndarray, error: np.ndarray, cross: np.ndarr
     return scale, error
 
 
-def scan(units, grid, low: np.ndarray, high: np.ndarray, candidates: int = 32, seeds: int = 2,
+def scan(units, grid, low: np.ndarray, high: np.ndarray, candidates: int = 32, seeds: int = 2, fine: int = 6,
          steps: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Near-exact continuous minimum of e over [low, high] (low > 0) per unit: ``candidates``
-    geometric points, then Lloyd steps from each unit's ``seeds`` least local minima of that scan
-    (float32, or prefix sums for a unit that is the whole tensor). (scales, errors)."""
+    geometric points; around each unit's ``seeds`` least local minima of them, ``fine`` points between
+    the neighbouring candidates; from the best of those, Lloyd steps (float32, or prefix sums for a
+    unit that is the whole tensor). (scales, errors)."""
     evaluate = evaluator(units)
     t = np.linspace(0.0, 1.0, candidates)
     grid_scales = np.exp(np.log(low)[:, None] + np.log(high / low)[:, None] * t)
@@ -162,9 +163,16 @@ def scan(units, grid, low: np.ndarray, high: np.ndarray, candidates: int = 32, s
     minima = np.where((scanned <= left) & (scanned <= right), scanned, np.inf)
     order = np.argsort(minima, axis=1, kind="stable")[:, :seeds]
     rows = np.arange(units.count)
+    ratio = (high / low) ** (1.0 / max(candidates - 1, 1))  # between neighbouring candidates
+    between = ratio[:, None] ** np.linspace(-1.0, 1.0, fine + 2)[1:-1]
     best_scale, best_error = np.zeros(units.count), np.full(units.count, np.inf)
     for column in order.T:
-        start = grid_scales[rows, column]
+        start, error = grid_scales[rows, column], scanned[rows, column]
+        if fine:
+            closer = start[:, None] * between
+            found = evaluate.errors(closer, grid)
+            pick = np.argmin(found, axis=1)
+            start = np.where(found[rows, pick] < error, closer[rows, pick], start)
         error, cross, norm = evaluate.moments(start, grid, rows)
         scale, error = polish(evaluate, grid, start, error, cross, norm, steps)
         better = error < best_error
@@ -256,24 +264,23 @@ def sweep(units, grid, low: np.ndarray, high: np.ndarray, start: np.ndarray | No
     order = np.argsort(unit + (1.0 - event / high[unit]), kind="stable")
     unit, event = unit[order], event[order]
     d_cross, d_norm = (a * (above - below))[order], (above * above - below * below)[order]
-    # Segments unit by unit: the codes at ``high``, then after each crossing.
-    per_unit = np.bincount(unit, minlength=count) + 1
-    heads = np.cumsum(per_unit) - per_unit
-    slot = np.arange(unit.size) + unit + 1  # segment after each crossing
-    upper = np.empty(unit.size + count)
-    upper[heads], upper[slot] = high, event
-    lower = np.append(upper[1:], 0.0)
-    lower[heads + per_unit - 1] = low
-    cross, norm = np.empty(upper.size), np.empty(upper.size)
-    cross[heads], norm[heads] = cross0, norm0
-    cross[slot], norm[slot] = d_cross, d_norm
-    seg_unit = np.repeat(np.arange(count), per_unit)
-    cross = np.cumsum(cross) - np.repeat(np.cumsum(cross)[heads] - cross0, per_unit)
-    norm = np.cumsum(norm) - np.repeat(np.cumsum(norm)[heads] - norm0, per_unit)
+    # Segments unit by unit, one row each: the codes at ``high``, then after each crossing (cumulative
+    # sums along the row, so no unit's rounding reaches another's).
+    per_unit = np.bincount(unit, minlength=count)
+    column = np.arange(unit.size) - np.repeat(np.cumsum(per_unit) - per_unit, per_unit) + 1
+    width = int(per_unit.max(initial=0)) + 1
+    upper, cross, norm = np.zeros((3, count, width))
+    upper[:, 0], cross[:, 0], norm[:, 0] = high, cross0, norm0
+    upper[unit, column], cross[unit, column], norm[unit, column] = event, d_cross, d_norm
+    np.cumsum(cross, axis=1, out=cross)
+    np.cumsum(norm, axis=1, out=norm)
+    lower = np.empty_like(upper)
+    lower[:, :-1] = upper[:, 1:]
+    lower[np.arange(count), per_unit] = low
+    valid = np.arange(width) <= per_unit[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.clip(np.where(norm > 0, cross / norm, upper), lower, upper)
-    error = energy[seg_unit] - 2.0 * scale * cross + scale * scale * norm
-    best = np.minimum.reduceat(error, heads)
-    first = np.flatnonzero(error == best[seg_unit])
-    first = first[np.searchsorted(seg_unit[first], np.arange(count))]
-    return scale[first], np.maximum(error[first], 0.0)
+    error = np.where(valid, energy[:, None] - 2.0 * scale * cross + scale * scale * norm, np.inf)
+    best = np.argmin(error, axis=1)
+    rows = np.arange(count)
+    return scale[rows, best], np.maximum(error[rows, best], 0.0)
