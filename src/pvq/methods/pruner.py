@@ -143,8 +143,8 @@ class Pruner:
         if isinstance(self.positions, NMIndex) and not isinstance(self.pattern, NM):
             raise ValueError("Pruner: N:M metadata (NMIndex) stores N:M patterns only; use Bitmap(), "
                              "RelativeIndex(bits) or EntropyBound() for unstructured pruning")
-        if not isinstance(self.values, Float) or self.values.bits > 32:
-            raise ValueError(f"Pruner: values must be a Float format of at most 32 bits, got {self.values!r}")
+        if not isinstance(self.values, Float):
+            raise ValueError(f"Pruner: values must be a Float format (FP16, BF16, FP32, ...), got {self.values!r}")
 
     @property
     def spec(self) -> str:

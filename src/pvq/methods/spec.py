@@ -92,7 +92,8 @@ def _format_name(scale_format) -> str:
 
 def _format_quantizer(q: Quantizer) -> str:
     for name, preset in PRESETS.items():
-        if q == Quantizer(preset.grid, preset.granularity, q.rule, preset.scale_format, preset.tensor_scale):
+        if (q.grid, q.granularity, q.scale_format, q.tensor_scale) == (
+                preset.grid, preset.granularity, preset.scale_format, preset.tensor_scale):
             return name if q.rule == preset.rule else f"{name}/{_rule_name(q.rule)}"
     grid = f"int{q.grid.bits}" if isinstance(q.grid, Int) else f"fp{q.grid.bits}-e{q.grid.exp}m{q.grid.man}"
     granularity = {PerTensor: "per-tensor", PerChannel: "per-channel"}.get(type(q.granularity)) \
