@@ -15,7 +15,7 @@ finite value instead of overflowing: a quantizer clips.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -196,6 +196,8 @@ class Float:
         x = np.asarray(x)
         if x.ndim == 0:
             return self.quantize(x.reshape(1))[0]
+        if x.dtype == np.float32 and self.man <= _TABLE_MANTISSA:
+            return _rounded_by_table(self, x, out)
         layout = _BIT_LAYOUTS.get(x.dtype)
         if layout is None or self.man >= layout[1] or self.emin - self.man + layout[1] > layout[2]:
             result = _rounded_by_exponent(self, x.astype(np.float64))
@@ -221,6 +223,39 @@ class Float:
 
 # dtype -> (unsigned integer of its width, mantissa bits, largest normal exponent)
 _BIT_LAYOUTS = {np.dtype(np.float32): (np.uint32, 23, 127), np.dtype(np.float64): (np.uint64, 52, 1023)}
+
+
+# float32 data on grids of at most this many mantissa bits round by table look-up: the result of
+# rounding is fixed by the sign, the exponent, the mantissa bits the grid keeps, the next bit and
+# whether any bit below it is set, whatever the grid's own exponent range (its subnormals keep fewer
+# bits, never more), so a table of 2^(11 + man) entries holds every case.
+_TABLE_MANTISSA = 7
+
+
+@lru_cache(maxsize=32)
+def _rounding_table(exp: int, man: int) -> np.ndarray:
+    grid = Float(exp, man)
+    shift = 23 - man - 1
+    classes = np.arange(2 ** (32 - shift), dtype=np.uint64)
+    representative = np.empty(2 * classes.size, dtype=np.uint32)
+    representative[0::2] = (classes << np.uint64(shift)).astype(np.uint32)  # nothing below the next bit
+    representative[1::2] = representative[0::2] | np.uint32(1)  # something below it
+    values = representative.view(np.float32)
+    finite = np.isfinite(values)
+    table = np.zeros(values.size, dtype=np.float32)
+    table[finite] = grid.quantize(values[finite].astype(np.float64))
+    table[~finite] = np.copysign(grid.top, values[~finite])
+    table.setflags(write=False)
+    return table
+
+
+def _rounded_by_table(grid: Float, x: np.ndarray, out=None) -> np.ndarray:
+    shift = np.uint32(23 - grid.man - 1)
+    bits = x.view(np.uint32)
+    key = bits >> shift
+    key <<= np.uint32(1)
+    key |= (bits & np.uint32((1 << (23 - grid.man - 1)) - 1)) != 0
+    return np.take(_rounding_table(grid.exp, grid.man), key, out=out)
 
 
 def _rounded_by_exponent(grid: Float, x: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ import numpy as np
 from pvq.methods.layout import reduction_matrix
 from pvq.sorted_weights import SortedWeights
 
+CACHED_GRANULARITIES = 2
+
 
 class Weights:
     """A float tensor (any shape) with its reduction-layout matrix, energy, sorted values and the
@@ -26,7 +28,7 @@ class Weights:
         self.array = array
         self.shape = array.shape
         self.numel = int(array.size)
-        self._units: dict = {}
+        self._units: dict = {}  # the last CACHED_GRANULARITIES granularities' units, oldest first
 
     @classmethod
     def of(cls, w) -> Weights:
@@ -47,11 +49,16 @@ class Weights:
         return SortedWeights(self.array)
 
     def units(self, granularity) -> Units:
-        """The tensor cut into ``granularity``'s scaling units."""
-        if granularity not in self._units:
+        """The tensor cut into ``granularity``'s scaling units (kept for the last few granularities
+        asked for: each holds several copies of the tensor)."""
+        units = self._units.pop(granularity, None)
+        if units is None:
             whole = self.sorted if granularity.unit_count(self.shape) == 1 else None
-            self._units[granularity] = Units(granularity.split(self.matrix), whole)
-        return self._units[granularity]
+            units = Units(granularity.split(self.matrix), whole)
+        self._units[granularity] = units
+        while len(self._units) > CACHED_GRANULARITIES:
+            self._units.pop(next(iter(self._units)))
+        return units
 
 
 class Units:
