@@ -52,8 +52,9 @@ def main() -> None:
           f"{len(methods)} specs, {args.workers} threads; load average before: {os.getloadavg()[0]:.1f}")
     sweep_model(args.model, dict(list(tensors.items())[:3]), methods)  # warm-up (imports, caches)
     wall, cpu = timed(args.model, tensors, methods, args.workers)
-    verdict = "met" if wall < 30 else "NOT met"
-    print(f"whole sweep: {wall:.1f} s wall, {cpu:.1f} s CPU (target < 30 s wall on 2 cores: {verdict})")
+    verdict = "met" if wall < 30 else "NOT met in this run"
+    print(f"whole sweep: {wall:.1f} s wall, {cpu:.1f} s CPU (all threads; half of it is the least wall time "
+          f"2 cores allow); target < 30 s wall on 2 cores: {verdict}")
     print("per family (each family's specs alone):")
     for family in ("quant", "prune", "joint"):
         subset = {spec: m for spec, m in methods.items() if m.family == family}

@@ -90,3 +90,33 @@ def test_bad_specs_name_the_problem(text, words):
     with pytest.raises(SpecError) as caught:
         parse(text)
     assert words in str(caught.value)
+
+
+def readme_python_blocks() -> list[str]:
+    from conftest import REPO
+
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Compression methods as values")[1].split("\n## ")[0]
+    return [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+
+
+def test_readme_examples_run_and_a_new_rule_is_one_dataclass():
+    import numpy as np
+
+    from pvq.methods import scales
+
+    usage, new_rule = readme_python_blocks()
+    exec(usage, {})
+    namespace = {"dataclass": __import__("dataclasses").dataclass, "np": np, "ScaleRule": scales.ScaleRule}
+    try:
+        exec(new_rule, namespace)
+        method = parse("int4/per-channel/3sigma")  # the config line's spec
+        assert format_spec(method) == "int4/per-channel/3sigma" and method.family == "quant"
+        w = np.random.default_rng(0).standard_t(3, (16, 64))
+        _, stats = method.apply(w)
+        sigma = np.sqrt(np.mean(w**2, axis=1))
+        expected = FP16.quantize(np.minimum(np.abs(w).max(axis=1), 3 * sigma) / 7)
+        np.testing.assert_array_equal(stats.scales, expected)
+        assert stats.bits_per_weight == parse("int4/per-channel/mse").bits_per_weight(w.shape)
+    finally:
+        scales.ScaleRule.registry.pop("3sigma", None)

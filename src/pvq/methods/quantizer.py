@@ -16,13 +16,12 @@ import numpy as np
 from pvq.methods.granularity import PerChannel, PerGroup, PerTensor
 from pvq.methods.grids import E8M0, FP16, Float, Int
 from pvq.methods.layout import from_reduction_matrix, matrix_shape
-from pvq.methods.scales import MSE, Max, SharedExponent
+from pvq.methods.scales import MSE, ScaleRule, SharedExponent
 from pvq.methods.stats import Stats
 from pvq.methods.weights import Weights
 
 GRIDS = (Int, Float)
 GRANULARITIES = (PerTensor, PerChannel, PerGroup)
-RULES = (MSE, Max, SharedExponent)
 SCALE_FORMATS = (Float, E8M0)
 
 
@@ -33,7 +32,7 @@ class Quantizer:
 
     grid: Int | Float
     granularity: PerTensor | PerChannel | PerGroup = PerTensor()
-    rule: MSE | Max | SharedExponent = MSE()
+    rule: ScaleRule = MSE()
     scale_format: Float | E8M0 = FP16
     tensor_scale: Float | None = None
 
@@ -41,7 +40,7 @@ class Quantizer:
 
     def __post_init__(self) -> None:
         for name, value, kinds in (("grid", self.grid, GRIDS), ("granularity", self.granularity, GRANULARITIES),
-                                   ("rule", self.rule, RULES), ("scale_format", self.scale_format, SCALE_FORMATS)):
+                                   ("rule", self.rule, (ScaleRule,)), ("scale_format", self.scale_format, SCALE_FORMATS)):
             if not isinstance(value, kinds):
                 raise ValueError(f"Quantizer: {name} must be one of {[k.__name__ for k in kinds]}, got {value!r}")
         if self.grid.bits > 16:

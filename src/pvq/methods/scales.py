@@ -17,12 +17,32 @@ Rules, each a small value with ``fit(units, grid, scale_format, base) -> scales`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from pvq.methods import search
 from pvq.methods.grids import E8M0, Float, Int
 from pvq.quantize import fit_scales
+
+
+class ScaleRule:
+    """Base of every scale rule: a frozen dataclass without fields, named in spec strings by its
+    ``token``, whose ``fit(units, grid, scale_format, base)`` returns one scale per unit. Defining
+    the subclass registers it: ``pvq.methods.spec`` and ``Quantizer`` accept it from then on."""
+
+    token: ClassVar[str]
+    registry: ClassVar[dict[str, type]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        known = ScaleRule.registry.get(cls.token)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise ValueError(f"scale rule token {cls.token!r} is taken by {known.__name__}")
+        ScaleRule.registry[cls.token] = cls
+
+    def fit(self, units, grid, scale_format, base: float = 1.0) -> np.ndarray:
+        raise NotImplementedError
 
 
 def enumerable(scale_format) -> bool:
@@ -38,8 +58,10 @@ def max_scales(units, grid, scale_format, base: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Max:
+class Max(ScaleRule):
     """The largest magnitude onto the grid's largest level (no clipping before format rounding)."""
+
+    token = "max"
 
     def fit(self, units, grid, scale_format, base: float = 1.0) -> np.ndarray:
         return max_scales(units, grid, scale_format, base)
@@ -51,17 +73,20 @@ class Max:
 # to ``SWEEP_PER_VALUE`` breakpoints per value of the tensor (and at least ``SWEEP_MIN``); the others
 # the scan (points over the bracket, finer points around its best local minima, Lloyd steps),
 # measured against the exact sweep in tests/test_methods_scales.py and benchmarks/accuracy_formats.py.
+# Grids of more bits have more, narrower wells: they get twice the scan points.
 SWEEP_PER_VALUE = 0.1
 SWEEP_MIN = 2**12
-SCAN_CANDIDATES = 32
+SCAN_CANDIDATES = {5: 32, 16: 64}  # grid bits up to the key -> points
 SCAN_SEEDS = 2
 SCAN_FINE = 6
 LLOYD_STEPS = 3
 
 
 @dataclass(frozen=True)
-class MSE:
+class MSE(ScaleRule):
     """The format's scale of least squared error per unit (see the module docstring)."""
+
+    token = "mse"
 
     def fit(self, units, grid, scale_format, base: float = 1.0) -> np.ndarray:
         scales = max_scales(units, grid, scale_format, base)
@@ -127,14 +152,20 @@ def continuous_optimum(units, grid, low: np.ndarray, high: np.ndarray, sweep_eve
     rows = np.flatnonzero(~swept)
     if rows.size:
         subset = units if rows.size == units.count else units.rows(rows)
-        found[rows] = search.scan(subset, grid, low[rows], high[rows], SCAN_CANDIDATES, SCAN_SEEDS, SCAN_FINE,
-                                  LLOYD_STEPS)[0]
+        found[rows] = search.scan(subset, grid, low[rows], high[rows], scan_candidates(grid), SCAN_SEEDS,
+                                  SCAN_FINE, LLOYD_STEPS)[0]
     return found
 
 
+def scan_candidates(grid) -> int:
+    return next(points for bits, points in SCAN_CANDIDATES.items() if grid.bits <= bits)
+
+
 @dataclass(frozen=True)
-class SharedExponent:
+class SharedExponent(ScaleRule):
     """OCP MX v1.0 shared scale X = 2^(floor(log2 max|v|) - emax_elem), in E8M0."""
+
+    token = "shared-exp"
 
     def fit(self, units, grid, scale_format, base: float = 1.0) -> np.ndarray:
         if not isinstance(grid, Float) or not isinstance(scale_format, E8M0) or base != 1.0:

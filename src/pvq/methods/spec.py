@@ -7,7 +7,7 @@ Grammar (tokens separated by "/"; a joint method is a pruner and a quantizer joi
     preset      := mxfp4 | mxfp6-e3m2 | mxfp6-e2m3 | mxfp8-e4m3 | mxfp8-e5m2 | nvfp4
     grid        := "int" BITS | "fp" BITS "-e" EXP "m" MAN        (BITS = 1 + EXP + MAN: fp8-e4m3)
     granularity := per-tensor | per-channel | "group" SIZE
-    rule        := mse | max | shared-exp
+    rule        := mse | max | shared-exp | the token of any other ScaleRule
     format      := fp16 | bf16 | fp32 | fp64 | e8m0 | "e" EXP "m" MAN
     pruner      := "prune/" pattern ["/" positions] ["/values-" format]
     pattern     := N ":" M | "u" SPARSITY                          (2:4, u0.75: unstructured)
@@ -31,10 +31,9 @@ from pvq.methods.grids import BF16, E2M1, E2M3, E3M2, E4M3, E5M2, E8M0, FP16, FP
 from pvq.methods.joint import PruneThenQuantize
 from pvq.methods.pruner import NM, Magnitude, Pruner, Unstructured
 from pvq.methods.quantizer import Quantizer
-from pvq.methods.scales import MSE, Max, SharedExponent
+from pvq.methods.scales import Max, ScaleRule, SharedExponent
 from pvq.methods.storage import Bitmap, EntropyBound, NMIndex, RelativeIndex
 
-RULES = {"mse": MSE(), "max": Max(), "shared-exp": SharedExponent()}
 FORMATS = {"fp16": FP16, "bf16": BF16, "fp32": FP32, "fp64": FP64, "e8m0": E8M0()}
 PRESETS = {
     "mxfp4": Quantizer(E2M1, PerGroup(32), SharedExponent(), E8M0()),
@@ -107,7 +106,12 @@ def _format_quantizer(q: Quantizer) -> str:
 
 
 def _rule_name(rule) -> str:
-    return next(name for name, value in RULES.items() if value == rule)
+    return rule.token
+
+
+def _rules() -> dict:
+    """Every registered scale rule by its token (``pvq.methods.scales.ScaleRule``)."""
+    return {token: rule() for token, rule in ScaleRule.registry.items()}
 
 
 def _quantizer(spec: str, text: str) -> Quantizer:
@@ -117,14 +121,14 @@ def _quantizer(spec: str, text: str) -> Quantizer:
         if len(parts) == 1:
             return preset
         if len(parts) == 2:
-            rule = _token(RULES, parts[1], "rule", text)
+            rule = _token(_rules(), parts[1], "rule", text)
             return _build(Quantizer, text, preset.grid, preset.granularity, rule, preset.scale_format,
                           preset.tensor_scale)
-        raise SpecError(f"{text!r}: after a preset ({parts[0]}) only a rule may follow ({', '.join(RULES)})")
+        raise SpecError(f"{text!r}: after a preset ({parts[0]}) only a rule may follow ({', '.join(_rules())})")
     if len(parts) < 3:
         raise SpecError(f"{text!r}: a quantizer spec is grid/granularity/rule (int4/per-channel/mse) or a preset "
                         f"({', '.join(PRESETS)})")
-    grid, granularity, rule = _grid(parts[0], text), _granularity(parts[1], text), _token(RULES, parts[2], "rule", text)
+    grid, granularity, rule = _grid(parts[0], text), _granularity(parts[1], text), _token(_rules(), parts[2], "rule", text)
     scale_format, tensor_scale = None, None
     for part in parts[3:]:
         if part.startswith("scale-") and scale_format is None and tensor_scale is None:
