@@ -94,7 +94,7 @@ def _format_quantizer(q: Quantizer) -> str:
         if (q.grid, q.granularity, q.scale_format, q.tensor_scale) == (
                 preset.grid, preset.granularity, preset.scale_format, preset.tensor_scale):
             return name if q.rule == preset.rule else f"{name}/{_rule_name(q.rule)}"
-    grid = f"int{q.grid.bits}" if isinstance(q.grid, Int) else f"fp{q.grid.bits}-e{q.grid.exp}m{q.grid.man}"
+    grid = format_grid(q.grid)
     granularity = {PerTensor: "per-tensor", PerChannel: "per-channel"}.get(type(q.granularity)) \
         or f"group{q.granularity.size}"
     parts = [grid, granularity, _rule_name(q.rule)]
@@ -139,6 +139,15 @@ def _quantizer(spec: str, text: str) -> Quantizer:
             raise SpecError(f"{text!r}: unexpected {part!r}; after the rule come scale-<format> and then "
                             f"tensor-scale-<format>, each at most once")
     return _build(Quantizer, text, grid, granularity, rule, scale_format or FP16, tensor_scale)
+
+
+def parse_grid(token: str):
+    """The grid a grid token names (``int4``, ``fp8-e4m3``)."""
+    return _grid(token, token)
+
+
+def format_grid(grid) -> str:
+    return f"int{grid.bits}" if isinstance(grid, Int) else f"fp{grid.bits}-e{grid.exp}m{grid.man}"
 
 
 def _grid(token: str, text: str):
