@@ -70,10 +70,26 @@ def test_pareto_file_and_fig12(smoke_run):
     assert (smoke_run / "figures" / "fig12_formats.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_analytic_formats_table_and_region_map(smoke_run):
+    table = pd.read_csv(smoke_run / "analytic" / "formats.csv")
+    assert list(table.columns) == ["distribution", "r", "kurtosis", "format", "bits", "scale", "quant_snr_db",
+                                   "sparsity", "prune_snr_db", "sparsity_masked", "prune_snr_db_masked", "winner",
+                                   "winner_masked"]
+    assert table["format"].tolist()[:3] == ["int4", "fp4-e2m1", "fp8-e4m3"] and len(table) == 3 * (1 + 4)
+    normal = table[table["distribution"] == "normal"].set_index("format")
+    assert normal.loc["int4", "quant_snr_db"] == pytest.approx(19.26, abs=0.01)
+    student_t = pd.read_csv(smoke_run / "analytic" / "student_t.csv")
+    int4 = table[(table["distribution"] == "student_t") & (table["format"] == "int4")]
+    np.testing.assert_array_equal(int4["quant_snr_db"], student_t.loc[student_t["bits"] == 4, "quant_snr_db"])
+    for suffix in ("pdf", "png"):
+        assert (smoke_run / "figures" / f"fig2_formats_regions.{suffix}").stat().st_size > 1000
+
+
 def test_fig12_target_plans_only_the_formats_stage(tmp_path):
     out = snakemake("-n", "--cores", "2", "fig12", "--configfile", str(SMOKE), workdir=tmp_path)
     text = out.stdout + out.stderr
-    for rule in ("sweep_formats_model", "summarize_formats", "plot_fig12"):
+    for rule in ("sweep_formats_model", "summarize_formats", "plot_fig12", "compute_analytic_formats",
+                 "plot_fig2_formats_regions"):
         assert rule in text
     assert "sweep_zoo_model" not in text and "allocate_model" not in text
     paper = snakemake("-n", "--cores", "2", "fig12", "--configfile", str(PAPER), workdir=tmp_path)

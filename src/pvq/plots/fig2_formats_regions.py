@@ -33,7 +33,7 @@ def draw(formats):
                    linewidths=0.8)
         ax.axvline(1.0, color="k", lw=0.6)
         ax.set_yticks(np.arange(len(rows)) + 0.5, rows)
-        t_ticks = np.linspace(min(3, len(columns) - 1), len(columns) - 1, min(4, len(columns) - 1))
+        t_ticks = np.linspace(min(max(2, len(columns) // 6), len(columns) - 1), len(columns) - 1, min(4, len(columns) - 1))
         ticks = [0, *sorted(set(t_ticks.round().astype(int)) - {0})]
         ax.set_xticks(np.array(ticks) + 0.5, ["normal" if i == 0 else f"{order['kurtosis'].iloc[i]:.3g}" for i in ticks])
         ax.set_xlabel("distribution: normal | truncated t by kurtosis")
