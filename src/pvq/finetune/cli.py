@@ -66,8 +66,8 @@ def run(args) -> None:
         from pvq.io import write_csv
 
         seed_everything(settings["seed"], settings["threads"])
-        model = experiment.load_fp_model(args.model, settings, args.fp_weights)
         task = experiment.build_task(args.model, settings)
+        model = experiment.load_fp_model(args.model, settings, args.fp_weights, task.channels_last)
         layers = list(compressible_layers(model, "compress"))
         table = layer_sensitivity(model, task, layers, settings["sensitivity"]["bits"],
                                   settings["baseline_bits"], log=_log)

@@ -1,10 +1,12 @@
 """The one training loop both compressions share, so QAT and pruning differ only in their strategy.
 
-Per step: strategy.begin_step (pruning: mask update), forward, cross-entropy, backward,
-strategy.before_update (pruning: mask gradients), SGD/Adam step on the weights plus the strategy's
-own optimisers (LSQ scales), strategy.after_update (pruning: re-zero). Learning rate: cosine from
-``lr`` to 0 over the run. Every epoch ends with ``on_epoch_end`` (validation, representations) and,
-when a checkpoint path is given, an atomic checkpoint from which a killed job resumes.
+Per step: strategy.begin_step (pruning: mask update), forward, the task's loss (cross-entropy, or
+distillation from the uncompressed model), backward, strategy.before_update (pruning: mask
+gradients), SGD/Adam step on the weights plus the strategy's own optimisers (LSQ scales),
+strategy.after_update (pruning: re-zero). Learning rate: cosine from ``lr`` to 0 over the run. A task
+whose model trains with frozen batch-norm statistics has them re-estimated before the first step and
+after every epoch. Every epoch ends with ``on_epoch_end`` (validation, representations) and, when a
+checkpoint path is given, an atomic checkpoint from which a killed job resumes.
 """
 
 from __future__ import annotations
@@ -100,8 +102,9 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
           checkpoint: str | Path | None = None, log=print) -> list[dict]:
     """Train ``model`` (strategy already attached) for ``schedule.epochs``; return the per-epoch history.
 
-    ``task.train_batches(epoch, seed)`` yields the epoch's (x, y) batches, a pure function of its
-    arguments, so a resumed run sees the same data as an uninterrupted one.
+    ``task`` follows pvq.finetune.tasks: ``task.train_batches(epoch, seed, batch_size)`` yields the
+    epoch's (inputs, targets), a pure function of its arguments, so a resumed run sees the same data
+    as an uninterrupted one; ``task.loss(outputs, targets)`` is minimised.
     """
     where = next(model.parameters()).device
     own = strategy.optimizers()
@@ -123,17 +126,19 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
         if torch.cuda.is_available() and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         log(f"resumed from {checkpoint} after epoch {start}")
-    loss_fn = nn.CrossEntropyLoss()
+    frozen = task.frozen_statistics
+    if frozen and start == 0:
+        task.reestimate_batchnorm_(model, schedule.batch_size)
     for epoch in range(start, schedule.epochs):
         began = time.perf_counter()
-        model.train()
+        model.train(not frozen)
         running, seen = 0.0, 0
         for i, (x, y) in enumerate(task.train_batches(epoch, seed, schedule.batch_size)):
             step = epoch * steps_per_epoch + i
             optimizers[0].param_groups[0]["lr"] = cosine_lr(step, total, schedule.lr)
             strategy.begin_step(step)
             x, y = x.to(where), y.to(where)
-            loss = loss_fn(model(x), y)
+            loss = task.loss(model(x), y)
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -143,6 +148,8 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
             strategy.after_update()
             running += float(loss.detach()) * len(y)
             seen += len(y)
+        if frozen:
+            task.reestimate_batchnorm_(model, schedule.batch_size)
         entry = {"epoch": epoch + 1, "loss": running / seen, "seconds": time.perf_counter() - began,
                  **strategy.summary()}
         entry.pop("scales", None)
