@@ -54,16 +54,19 @@ def reestimate_batchnorm_(model: nn.Module, batches, device: torch.device | str 
 @torch.no_grad()
 def batch_input_moments(model: nn.Module, batches, device: torch.device | str = "cpu") -> list[tuple]:
     """Per BN layer (module order): the average over ``batches`` of its input's per-channel batch mean
-    and unbiased batch variance (float64), every BN normalising with batch statistics as in training.
+    and unbiased batch variance (computed in the input's dtype, summed in float64), every BN
+    normalising with batch statistics as in training.
     Running statistics are left exactly as they were."""
     layers = batchnorm_layers(model)
     sums = [[0.0, 0.0] for _ in layers]
 
     def hook(index):
         def record(_module, inputs, _output):
-            x = inputs[0].double().transpose(0, 1).flatten(1)  # (C, N*H*W)
-            sums[index][0] = sums[index][0] + x.mean(1)
-            sums[index][1] = sums[index][1] + x.var(1, unbiased=True)
+            x = inputs[0]
+            dims = [d for d in range(x.dim()) if d != 1]  # all but the channels
+            var, mean = torch.var_mean(x, dim=dims, correction=1)
+            sums[index][0] = sums[index][0] + mean.double()
+            sums[index][1] = sums[index][1] + var.double()
         return record
 
     state = [(bn.track_running_stats, bn.training) for bn in layers]

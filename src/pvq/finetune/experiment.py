@@ -147,6 +147,7 @@ def run_one_lr(model_name, method, bits, settings, fp_weights, schedule, task, r
     if task.frozen_statistics:
         task.reestimate_batchnorm_(start, schedule.batch_size)
     rows = [{"epoch": 0, **r} for r in compare_activations(reference, capture_activations(start, rep_layers, inputs))]
+    start_metrics = task.evaluate(start, "test")
     del start
 
     strategy = make_strategy(method, bits, settings)
@@ -166,7 +167,8 @@ def run_one_lr(model_name, method, bits, settings, fp_weights, schedule, task, r
         rows += [{"epoch": entry["epoch"], **r} for r in entry.pop("representations")]
     metrics, val_metrics = task.evaluate(model, "test"), task.evaluate(model, "val")
     return {"seed": seed, "lr": schedule.lr, "val_metric": val_metrics[task.metric], "val_metrics": val_metrics,
-            "metric": metrics[task.metric], "metrics": metrics, "seconds": time.perf_counter() - began,
+            "metric": metrics[task.metric], "metrics": metrics, "start_metrics": start_metrics,
+            "seconds": time.perf_counter() - began,
             "history": history, "representations": rows, **strategy.summary()}
 
 
