@@ -98,6 +98,28 @@ def cosine_lr(step: int, total_steps: int, lr: float) -> float:
     return 0.5 * lr * (1.0 + math.cos(math.pi * step / total_steps))
 
 
+def train_step(model: nn.Module, task, strategy, optimizers, x: torch.Tensor, y: torch.Tensor, step: int) -> float:
+    """One optimiser step (the strategy's hooks around forward, loss, backward and update); the loss."""
+    strategy.begin_step(step)
+    loss = task.loss(model(x), y)
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    loss.backward()
+    strategy.before_update()
+    for opt in optimizers:
+        opt.step()
+    strategy.after_update()
+    return float(loss.detach())
+
+
+def optimizers_for(model: nn.Module, strategy, schedule: Schedule) -> list[torch.optim.Optimizer]:
+    """The weights' optimiser first (every parameter the strategy does not optimise itself), then the strategy's."""
+    own = strategy.optimizers()
+    extra_ids = {id(p) for opt in own for group in opt.param_groups for p in group["params"]}
+    weights = [p for p in model.parameters() if id(p) not in extra_ids]
+    return [make_optimizer(weights, schedule), *own]
+
+
 def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on_epoch_end=None,
           checkpoint: str | Path | None = None, log=print) -> list[dict]:
     """Train ``model`` (strategy already attached) for ``schedule.epochs``; return the per-epoch history.
@@ -107,10 +129,7 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
     as an uninterrupted one; ``task.loss(outputs, targets)`` is minimised.
     """
     where = next(model.parameters()).device
-    own = strategy.optimizers()
-    extra_ids = {id(p) for opt in own for group in opt.param_groups for p in group["params"]}
-    weights = [p for p in model.parameters() if id(p) not in extra_ids]
-    optimizers = [make_optimizer(weights, schedule), *own]
+    optimizers = optimizers_for(model, strategy, schedule)
     steps_per_epoch = task.steps_per_epoch(schedule.batch_size)
     total = schedule.epochs * steps_per_epoch
     history: list[dict] = []
@@ -136,17 +155,7 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
         for i, (x, y) in enumerate(task.train_batches(epoch, seed, schedule.batch_size)):
             step = epoch * steps_per_epoch + i
             optimizers[0].param_groups[0]["lr"] = cosine_lr(step, total, schedule.lr)
-            strategy.begin_step(step)
-            x, y = x.to(where), y.to(where)
-            loss = task.loss(model(x), y)
-            for opt in optimizers:
-                opt.zero_grad(set_to_none=True)
-            loss.backward()
-            strategy.before_update()
-            for opt in optimizers:
-                opt.step()
-            strategy.after_update()
-            running += float(loss.detach()) * len(y)
+            running += train_step(model, task, strategy, optimizers, x.to(where), y.to(where), step) * len(y)
             seen += len(y)
         if frozen:
             task.reestimate_batchnorm_(model, schedule.batch_size)
