@@ -50,7 +50,8 @@ def test_imagenet_run_end_to_end_on_cpu(tmp_path):
     torch.manual_seed(0)
     weights = tmp_path / "fp.pt"
     torch.save(build_imagenet_model("mobilenet_v3_small", pretrained=False).state_dict(), weights)
-    (tmp_path / "fp.json").write_text(json.dumps({"metric_name": "acc", "metric": 50.0, "metrics": {"acc": 50.0}}))
+    (tmp_path / "fp.json").write_text(json.dumps({"model": "mobilenet_v3_small", "metric_name": "acc", "metric": 50.0,
+                                                  "metrics": {"acc": 50.0}, "table_metrics": ["acc"]}))
     record = finetune_run("mobilenet_v3_small", "prune", 4, settings, weights, tmp_path / "fp.json",
                           tmp_path / "prune-b4.json", tmp_path / "prune-b4_representations.csv",
                           checkpoint_dir=tmp_path / "checkpoints", log=lambda _m: None)

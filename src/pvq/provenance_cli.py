@@ -12,7 +12,7 @@ HELP = __doc__
 
 def add_arguments(parser) -> None:
     parser.add_argument("--config-json", required=True, help="the resolved config, as JSON")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", required=True, help="the provenance.json to write")
 
 
 def run(args) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pvq.io import write_csv, write_text
+from pvq.io import Table, write_csv, write_text
 
 SUFFIXES = (".csv", ".md", ".tex")
 
@@ -33,9 +33,14 @@ def to_latex(frame: pd.DataFrame, caption: str, label: str, float_format: str = 
                            position_float="centering")
 
 
-def write_table(frame: pd.DataFrame, stem: str | Path, caption: str, float_format: str = ".1f") -> None:
-    """Write ``stem``.csv (full precision), .md and .tex (rounded to ``float_format``)."""
+def write_table(frame: pd.DataFrame, stem: str | Path, caption: str, float_format: str = ".1f",
+                contract: Table | None = None) -> None:
+    """Write ``stem``.csv (full precision), .md and .tex (rounded to ``float_format``); a table other
+    stages read has a ``contract``, which its CSV is checked against."""
     csv, md, tex = table_paths(stem)
-    write_csv(frame, csv)
+    if contract is None:
+        write_csv(frame, csv)
+    else:
+        contract.write(frame, csv)
     write_text(to_markdown(frame, float_format), md)
     write_text(to_latex(frame, caption, f"tab:{Path(stem).name}", "{:" + float_format + "}"), tex)

@@ -2,11 +2,15 @@
 import sys
 from pathlib import Path
 
-from pvq.config import check_paths, validate
+from pvq.config import apply_overlays, check_paths, load_yaml, validate
 
 
-# Validate before any job runs: defaults filled in place, bad keys named in the error.
-_resolved = validate(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+# Validate before any job runs: defaults filled in place, bad keys named in the error. The overlays
+# (--configfile, then --config) are applied again first, because Snakemake's own merge ignores an
+# overlay's empty mapping ({}) where it should empty it.
+_overlays = [load_yaml(path) for path in workflow.config_settings.configfiles] + [dict(workflow.config_settings.config)]
+_resolved = validate(apply_overlays(config, _overlays),
+                     Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 config.clear()
 config.update(_resolved)
 

@@ -1,120 +1,73 @@
-# The paper, reproduced: published-vs-reproduced tables and quantization cards.
+# The paper, reproduced: a published-vs-reproduced table per figure and table, and quantization cards.
 import json
 
+# compare_<name> reads these artifacts (as --input <argument>=<csv>; pvq.report.cli.COMPARISONS).
+COMPARISON_INPUTS = {
+    "fig1_normal": {"normal": rules.compute_analytic_normal.output.table},
+    "fig2_student_t": {"student_t": rules.compute_analytic_student_t.output.table},
+    "fig3_zoo_snr": {"zoo": ZOO_CSVS},
+    "fig4_perlayer": {"perlayer": PERLAYER_CSVS},
+    "fig5_t_kurtosis": {"student_t": rules.compute_analytic_student_t.output.table},
+    "fig6_snr_vs_accuracy": {"correlation": rules.plot_fig6.input.correlation},
+    "fig7_representations_by_layer": {"representations": list(rules.plot_fig7.input)},
+    "fig8_representations_last_layer": {"representations": REPRESENTATIONS},
+    "table1_finetune": {"table1_finetune": rules.tabulate_table1.output.csv},
+    "table2_natural_sparsity": {"zoo": ZOO_CSVS},
+    "table3_perlayer": {"perlayer": PERLAYER_CSVS},
+    "table5_finetune_long": {"table5_finetune_long": rules.tabulate_table5.output.csv,
+                             "table1_finetune": rules.tabulate_table1.output.csv},
+}
+# A stage configured with no models has nothing to compare.
+COMPARISON_INPUTS = {name: inputs for name, inputs in COMPARISON_INPUTS.items() if all(inputs.values())}
+# The artifacts each quantization card describes (pvq.report.cards).
+CARD_INPUTS = {
+    "analytic": {"normal": rules.compute_analytic_normal.output.table,
+                 "student_t": rules.compute_analytic_student_t.output.table},
+    "zoo": {"zoo": ZOO_CSVS},
+    "perlayer": {"perlayer": PERLAYER_CSVS},
+    "allocation": {"allocation": ALLOCATION_CSVS,
+                   "fp": [f"{FINETUNE_DIR}/{model}/fp.json" for model in ALLOCATION_TRAINED]},
+    "finetune": {"runs": FINETUNE_RUNS, "long": FINETUNE_LONG_RUNS,
+                 "fp": expand(f"{FINETUNE_DIR}/{{model}}/fp.json", model=FINETUNE_MODELS)},
+}
+CARD_EXPERIMENTS = [name for name in EXPERIMENTS if any(CARD_INPUTS[name].values())]
 
-rule compare_fig1:
+
+rule compare_published:
     input:
-        normal=rules.compute_analytic_normal.output.table,
+        unpack(lambda wildcards: COMPARISON_INPUTS[wildcards.comparison]),
     output:
-        csv=report(f"{TABLES}/compare_fig1_normal.csv", caption="../report/compare_fig1_normal.rst",
-                   category="Published vs reproduced"),
-        md=f"{TABLES}/compare_fig1_normal.md",
-        tex=f"{TABLES}/compare_fig1_normal.tex",
+        csv=report(f"{TABLES}/compare_{{comparison}}.csv", caption="../report/compare.rst",
+                   category="Published vs reproduced", labels={"comparison": "{comparison}"}),
+        md=f"{TABLES}/compare_{{comparison}}.md",
+        tex=f"{TABLES}/compare_{{comparison}}.tex",
+    params:
+        inputs=lambda wildcards, input: " ".join(f"--input {name}={path}" for name, paths in input.items()
+                                                 for path in ([paths] if isinstance(paths, str) else paths)),
+        seed=config["seed"],
+    wildcard_constraints:
+        comparison="|".join(COMPARISON_INPUTS) or "(?!)",  # (?!): matches nothing
     conda:
         CONDA_ENV
     log:
-        f"{LOGS}/report/compare_fig1.log",
+        f"{LOGS}/report/compare_{{comparison}}.log",
     benchmark:
-        f"{BENCHMARKS}/report/compare_fig1.tsv"
+        f"{BENCHMARKS}/report/compare_{{comparison}}.tsv"
     shell:
-        "python -m pvq report compare fig1 --input {input.normal} --out {output.csv} > {log} 2>&1"
-
-
-rule compare_fig2:
-    input:
-        student_t=rules.compute_analytic_student_t.output.table,
-    output:
-        csv=report(f"{TABLES}/compare_fig2_student_t.csv", caption="../report/compare_fig2_student_t.rst",
-                   category="Published vs reproduced"),
-        md=f"{TABLES}/compare_fig2_student_t.md",
-        tex=f"{TABLES}/compare_fig2_student_t.tex",
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/report/compare_fig2.log",
-    benchmark:
-        f"{BENCHMARKS}/report/compare_fig2.tsv"
-    shell:
-        "python -m pvq report compare fig2 --input {input.student_t} --out {output.csv} > {log} 2>&1"
-
-
-rule compare_fig3:
-    input:
-        zoo=ZOO_CSVS,
-    output:
-        csv=report(f"{TABLES}/compare_fig3_zoo_snr.csv", caption="../report/compare_fig3_zoo_snr.rst",
-                   category="Published vs reproduced"),
-        md=f"{TABLES}/compare_fig3_zoo_snr.md",
-        tex=f"{TABLES}/compare_fig3_zoo_snr.tex",
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/report/compare_fig3.log",
-    benchmark:
-        f"{BENCHMARKS}/report/compare_fig3.tsv"
-    shell:
-        "python -m pvq report compare fig3 --input {input.zoo} --out {output.csv} > {log} 2>&1"
-
-
-rule compare_table2:
-    input:
-        zoo=ZOO_CSVS,
-    output:
-        csv=report(f"{TABLES}/compare_table2_natural_sparsity.csv",
-                   caption="../report/compare_table2_natural_sparsity.rst", category="Published vs reproduced"),
-        md=f"{TABLES}/compare_table2_natural_sparsity.md",
-        tex=f"{TABLES}/compare_table2_natural_sparsity.tex",
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/report/compare_table2.log",
-    benchmark:
-        f"{BENCHMARKS}/report/compare_table2.tsv"
-    shell:
-        "python -m pvq report compare table2 --input {input.zoo} --out {output.csv} > {log} 2>&1"
-rule compare_table1:
-    input:
-        table=rules.tabulate_table1.output.csv,
-    output:
-        csv=report(f"{TABLES}/compare_table1_finetune.csv", caption="../report/compare_table1_finetune.rst",
-                   category="Published vs reproduced"),
-        md=f"{TABLES}/compare_table1_finetune.md",
-        tex=f"{TABLES}/compare_table1_finetune.tex",
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/report/compare_table1.log",
-    benchmark:
-        f"{BENCHMARKS}/report/compare_table1.tsv"
-    shell:
-        "python -m pvq report compare table1 --input {input.table} --out {output.csv} > {log} 2>&1"
-
-
-rule compare_table5:
-    input:
-        long=rules.tabulate_table5.output.csv,
-        short=rules.tabulate_table1.output.csv,
-    output:
-        csv=report(f"{TABLES}/compare_table5_finetune_long.csv",
-                   caption="../report/compare_table5_finetune_long.rst", category="Published vs reproduced"),
-        md=f"{TABLES}/compare_table5_finetune_long.md",
-        tex=f"{TABLES}/compare_table5_finetune_long.tex",
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/report/compare_table5.log",
-    benchmark:
-        f"{BENCHMARKS}/report/compare_table5.tsv"
-    shell:
-        "python -m pvq report compare table5 --input {input.long} {input.short} --out {output.csv} > {log} 2>&1"
+        "python -m pvq report compare {wildcards.comparison} {params.inputs} --seed {params.seed}"
+        " --out {output.csv} > {log} 2>&1"
 
 
 rule write_quantization_card:
+    input:
+        unpack(lambda wildcards: CARD_INPUTS[wildcards.experiment]),
     output:
         report(f"{RESULTS}/cards/{{experiment}}.md", caption="../report/quantization_card.rst",
                category="Quantization cards"),
     params:
         config=json.dumps(config, sort_keys=True),
+        inputs=lambda wildcards, input: " ".join(f"--input {name}={path}" for name, paths in input.items()
+                                                 for path in ([paths] if isinstance(paths, str) else paths)),
     conda:
         CONDA_ENV
     log:
@@ -122,14 +75,14 @@ rule write_quantization_card:
     benchmark:
         f"{BENCHMARKS}/cards/{{experiment}}.tsv"
     wildcard_constraints:
-        experiment="|".join(EXPERIMENTS),
+        experiment="|".join(CARD_EXPERIMENTS) or "(?!)",
     shell:
-        "python -m pvq report card {wildcards.experiment} --config-json {params.config:q}"
+        "python -m pvq report card {wildcards.experiment} --config-json {params.config:q} {params.inputs}"
         " --out {output} > {log} 2>&1"
 
 
-COMPARISON_TABLES = [*rules.compare_fig1.output, *rules.compare_fig2.output, *rules.compare_fig3.output,
-                     *rules.compare_table2.output, *rules.compare_table1.output, *rules.compare_table5.output]
-CARDS = expand(f"{RESULTS}/cards/{{experiment}}.md", experiment=EXPERIMENTS)
+COMPARISON_TABLES = expand(f"{TABLES}/compare_{{comparison}}.{{ext}}", comparison=COMPARISON_INPUTS,
+                           ext=["csv", "md", "tex"])
+CARDS = expand(f"{RESULTS}/cards/{{experiment}}.md", experiment=CARD_EXPERIMENTS)
 STAGE_OUTPUTS["tables"] = STAGE_OUTPUTS.get("tables", []) + COMPARISON_TABLES
 STAGE_OUTPUTS["cards"] = CARDS

@@ -16,13 +16,14 @@ import pandas as pd
 import torch
 from torch import nn
 
+from pvq.allocation.artifacts import ACCURACY
 from pvq.finetune.evaluate import evaluate
 from pvq.finetune.layers import compressible_layers
 from pvq.prune import magnitude_mask
 from pvq.quantize import fit_scale, quantize_symmetric
 from pvq.sorted_weights import SortedWeights
 
-CORRELATION_COLUMNS = ["model", "strategy", "points", "fp_accuracy", "spearman_rho", "pearson_r_log_error"]
+CORRELATION_COLUMNS = list(ACCURACY.columns)
 
 
 def reconstruct(w, choice: str, bits: int, sparsity: float, candidates: int = 100) -> np.ndarray:

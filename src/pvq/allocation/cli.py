@@ -10,15 +10,16 @@ import time
 
 import pandas as pd
 
-from pvq.io import write_csv
+from pvq.allocation.artifacts import ACCURACY, CHOICES, SUMMARY
+from pvq.zoo.artifacts import ZOO_SWEEP
 
 HELP = __doc__
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True)
+    sub = parser.add_subparsers(dest="action", required=True, help="what to do")
     allocate = sub.add_parser("allocate", help="options, MILP, greedy and baselines for one model")
-    allocate.add_argument("--model", required=True)
+    allocate.add_argument("--model", required=True, help="model name (a zoo model, or digits_resnet with --weights)")
     source = allocate.add_mutually_exclusive_group(required=True)
     source.add_argument("--zoo", help="the model's zoo CSV: its tensors and their kurtosis")
     source.add_argument("--weights", help="a trained digits_resnet state dict (fine-tuning stage's fp.pt): "
@@ -26,20 +27,32 @@ def add_arguments(parser) -> None:
     allocate.add_argument("--seed", type=int, default=0, help="digits split seed (--weights)")
     allocate.add_argument("--zoo-all", nargs="+", required=True,
                           help="every zoo CSV: the kurtosis rule's boundary (Fig. 3 right)")
-    allocate.add_argument("--bits", type=int, nargs="+", required=True)
-    allocate.add_argument("--sparsities", type=float, nargs="+", required=True)
-    allocate.add_argument("--budgets", type=float, nargs="+", required=True, help="bits per weight")
-    allocate.add_argument("--baseline-bits", type=int, default=16)
-    allocate.add_argument("--scale-bits", type=int, default=16)
-    allocate.add_argument("--mask-encoding", default="bitmap")
-    allocate.add_argument("--index-bits", type=int, default=4)
-    allocate.add_argument("--objective", default="weighted_nsr")
-    allocate.add_argument("--solver", default="cbc")
-    allocate.add_argument("--time-limit-s", type=float, default=60.0)
-    allocate.add_argument("--candidates", type=int, default=100)
-    allocate.add_argument("--workers", type=int, default=1)
-    allocate.add_argument("--out", required=True)
-    allocate.add_argument("--out-choices", required=True)
+    allocate.add_argument("--bits", type=int, nargs="+", required=True,
+                          help="quantization bit widths offered to every tensor (alone and after pruning)")
+    allocate.add_argument("--sparsities", type=float, nargs="+", required=True,
+                          help="magnitude-pruning sparsities offered, each in (0, 1)")
+    allocate.add_argument("--budgets", type=float, nargs="+", required=True,
+                          help="model-size budgets in bits per weight")
+    allocate.add_argument("--baseline-bits", type=int, default=16,
+                          help="bits of an uncompressed weight (default %(default)s: FP16)")
+    allocate.add_argument("--scale-bits", type=int, default=16,
+                          help="bits stored per quantized tensor for its scale (default %(default)s)")
+    allocate.add_argument("--mask-encoding", default="bitmap",
+                          help="cost of a pruned tensor's positions: bitmap, relative_index or none "
+                               "(default %(default)s)")
+    allocate.add_argument("--index-bits", type=int, default=4,
+                          help="bits per relative index (--mask-encoding relative_index; default %(default)s)")
+    allocate.add_argument("--objective", default="weighted_nsr",
+                          help="model error minimised: weighted_nsr or nsr (default %(default)s)")
+    allocate.add_argument("--solver", default="cbc", help="MILP solver: cbc or highs (default %(default)s)")
+    allocate.add_argument("--time-limit-s", type=float, default=60.0,
+                          help="time limit of one MILP solve in seconds (default %(default)s)")
+    allocate.add_argument("--candidates", type=int, default=100,
+                          help="grid size of the MSE scale search (default %(default)s)")
+    allocate.add_argument("--workers", type=int, default=1,
+                          help="threads computing tensors' options side by side (default %(default)s)")
+    allocate.add_argument("--out", required=True, help="the budget sweep CSV: every strategy at every budget")
+    allocate.add_argument("--out-choices", required=True, help="the MILP's choice per tensor and budget (CSV)")
     allocate.add_argument("--out-accuracy", help="correlation of model error and accuracy drop (--weights)")
 
 
@@ -54,7 +67,7 @@ def run(args) -> None:
 
     probe = None
     if args.weights is None:
-        zoo = pd.read_csv(args.zoo)
+        zoo = ZOO_SWEEP.read(args.zoo, expect={"model": [args.model]})
         kurtosis = zoo.groupby("tensor", sort=False)["kurtosis"].first()
         tensors = weight_tensors(args.model)
         tensors = {name: tensors[name] for name in kurtosis.index}  # the tensors the zoo swept
@@ -62,11 +75,13 @@ def run(args) -> None:
         import torch
 
         from pvq.allocation.apply import AccuracyProbe, model_tensors
+        from pvq.finetune.artifacts import FP_WEIGHTS
         from pvq.metrics import kurtosis as sample_kurtosis
         from pvq.models.digits import digits_split, load_digits_resnet
 
         torch.set_num_threads(1)  # bit-for-bit accuracies between runs
-        model = load_digits_resnet(args.weights)
+        with FP_WEIGHTS.reading(args.weights):
+            model = load_digits_resnet(args.weights)
         tensors = model_tensors(model)
         kurtosis = pd.Series({name: sample_kurtosis(w) for name, w in tensors.items()})
         probe = AccuracyProbe(model, digits_split(args.seed).test, args.candidates)
@@ -76,19 +91,19 @@ def run(args) -> None:
     say(f"{args.model}: {len(tensors)} tensors, {sum(w.size for w in tensors.values())} weights; {storage}")
     options = model_options(tensors, args.bits, args.sparsities, storage, args.candidates, args.workers, say)
     say(f"options: {len(options)} in {time.perf_counter() - start:.1f} s")
-    zoo_all = pd.concat([pd.read_csv(path) for path in args.zoo_all], ignore_index=True)
+    zoo_all = ZOO_SWEEP.read_all(args.zoo_all)
     boundary = kurtosis_boundary(zoo_all, masked=args.mask_encoding != "none")
     say("kurtosis boundary per bit width: " + ", ".join(f"{b}: {k:.3g}" for b, k in boundary.items()))
     allocation = ModelAllocation(options, kurtosis, boundary, args.objective, args.solver, args.time_limit_s,
                                  args.scale_bits)
     summary, choices = sweep_budgets(args.model, allocation, args.budgets, say, probe)
-    write_csv(summary, args.out)
-    write_csv(choices, args.out_choices)
+    SUMMARY.write(summary, args.out)
+    CHOICES.write(choices, args.out_choices)
     if probe is not None and args.out_accuracy:
         from pvq.allocation.apply import accuracy_correlation
 
         correlation = accuracy_correlation(summary, probe.fp_accuracy)
-        write_csv(correlation, args.out_accuracy)
+        ACCURACY.write(correlation, args.out_accuracy)
         say("accuracy drop vs model error: " + ", ".join(
             f"{row.strategy} rho {row.spearman_rho:.2f}" for row in correlation.itertuples()))
     say(f"done in {time.perf_counter() - start:.1f} s")

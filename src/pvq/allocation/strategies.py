@@ -22,14 +22,13 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from pvq.allocation.artifacts import CHOICES, SUMMARY
 from pvq.allocation.knapsack import Allocation, InfeasibleBudget, MultipleChoiceKnapsack
 
 STRATEGIES = ("milp", "greedy", "quant_only", "quant_per_tensor", "prune_only", "kurtosis_rule")
 OBJECTIVES = ("weighted_nsr", "nsr")
-SUMMARY_COLUMNS = ["model", "budget_bits", "strategy", "total_error", "storage_bits", "solver_status",
-                   "seconds", "average_bits", "snr_db", "test_accuracy"]
-CHOICE_COLUMNS = ["model", "tensor", "kurtosis", "budget_bits", "choice", "bits", "sparsity", "numel",
-                  "storage_bits", "nsr"]
+SUMMARY_COLUMNS = list(SUMMARY.columns)
+CHOICE_COLUMNS = list(CHOICES.columns)
 
 
 def option_costs(options: pd.DataFrame, objective: str) -> np.ndarray:

@@ -28,21 +28,32 @@ def quant_mse(dist, delta: float, bits: int) -> float:
 class OptimalGrid:
     delta: float
     mse: float
+    span: tuple[float, float]  # the scanned step range, proven to hold the optimum (step_bracket_holds)
 
 
 def optimal_delta(dist, bits: int, scan_points: int = 2000) -> OptimalGrid:
     """Step size minimising ``quant_mse``: a global log-spaced scan, then Brent on every local minimum.
 
     The error is multimodal in delta at low bit widths (truncated tails), so a single local search
-    from a heuristic start can stop in the wrong basin.
+    from a heuristic start can stop in the wrong basin. The scanned range is widened until two lower
+    bounds prove that no step outside it can beat the best step inside (``step_bracket_holds``): heavy
+    tails put the optimal clipping range far out (near 29 sigma for INT8 on the t truncated at r = 100).
     """
     lo, hi = grid_limits(bits)
-    # Largest useful clipping range: the support's end, or 12 sigma for unbounded support.
-    reach = min(dist.upper, 12.0 * np.sqrt(dist.second_moment()))
-    delta_max = 1.5 * reach / hi if hi > 0 else 1.5 * reach
-    deltas = delta_max * np.logspace(-4, 0, scan_points)
-    errors = np.array([quant_mse(dist, d, bits) for d in deltas])
-    best = OptimalGrid(float(deltas[np.argmin(errors)]), float(errors.min()))
+    # The largest useful clipping range: the support's end, or a first guess of 12 sigma if unbounded.
+    reach = dist.upper if np.isfinite(dist.upper) else 12.0 * np.sqrt(dist.second_moment())
+    top = 1.5 * reach / hi if hi > 0 else 1.5 * reach
+    span = (1e-4 * top, top)
+    for _ in range(MAX_WIDENINGS):
+        deltas = np.geomspace(*span, max(scan_points, round(scan_points * np.log10(span[1] / span[0]) / 4)))
+        errors = np.array([quant_mse(dist, d, bits) for d in deltas])
+        if step_bracket_holds(dist, bits, span, float(errors.min())):
+            break
+        span = _widened(dist, bits, span, float(errors.min()))
+    else:
+        raise RuntimeError(f"no step range of {dist} at {bits} bits brackets the optimum after "
+                           f"{MAX_WIDENINGS} widenings (last: {span})")
+    best = OptimalGrid(float(deltas[np.argmin(errors)]), float(errors.min()), span)
     interior = np.flatnonzero((errors[1:-1] <= errors[:-2]) & (errors[1:-1] <= errors[2:])) + 1
     for i in interior:
         found = optimize.minimize_scalar(
@@ -50,8 +61,48 @@ def optimal_delta(dist, bits: int, scan_points: int = 2000) -> OptimalGrid:
             method="bounded", options={"xatol": 1e-12 * deltas[i]},
         )
         if found.fun < best.mse:
-            best = OptimalGrid(float(found.x), float(found.fun))
+            best = OptimalGrid(float(found.x), float(found.fun), span)
     return best
+
+
+MAX_WIDENINGS = 20
+
+
+def step_bracket_holds(dist, bits: int, span: tuple[float, float], mse: float) -> bool:
+    """Whether no step outside ``span`` = (small, large) can have an error below ``mse``.
+
+    Any step >= large rounds every |w| < large / 2 to zero, so its error is at least that part's second
+    moment; any step <= small clips every w above the top node hi * small to it, so its error is at
+    least the clipping error of ``small``. Both bounds grow away from the span.
+    """
+    return _central_error(dist, span[1]) >= mse and _clipping_error(dist, span[0], bits) >= mse
+
+
+def _widened(dist, bits: int, span: tuple[float, float], mse: float) -> tuple[float, float]:
+    small, large = span
+    if _clipping_error(dist, small, bits) < mse:
+        small /= 100.0
+    if _central_error(dist, large) < mse:
+        large *= 4.0
+    return small, large
+
+
+def _central_error(dist, delta: float) -> float:
+    """E[W^2; |W| < delta / 2]: what any step >= delta loses on the weights it rounds to zero."""
+    _, _, m2 = dist.partial_moments(-0.5 * delta, 0.5 * delta)
+    return float(m2)
+
+
+def _clipping_error(dist, delta: float, bits: int) -> float:
+    """What any step <= delta loses to clipping: E[(W - c)^2; W > c] + E[(W + c')^2; W < -c'] for the
+    outer nodes c = hi * delta and -c' = lo * delta (at 1 bit the top node is 0 whatever the step)."""
+    lo, hi = grid_limits(bits)
+    total = 0.0
+    for c, sign in ((hi * delta, 1.0), (-lo * delta, -1.0)):
+        a, b = (c, dist.upper) if sign > 0 else (dist.lower, -c)
+        m0, m1, m2 = dist.partial_moments(a, b)
+        total += max(float(m2 - 2.0 * sign * c * m1 + c * c * m0), 0.0)
+    return total
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ the original weights, error(w) = ||X (w - w0)||^2.
   multipliers), :func:`solve_quant_exact` (box-constrained sphere decoder, batched in numpy).
 
 Every function returns a :class:`BoundResult`; ``error`` is always the error of the returned weights.
+X may be rank deficient (fewer rows than features, zero, duplicated or collinear columns): the solvers
+factor X by QR and never invert X^T X; only :func:`solve_prune_mip` needs full column rank (its big-M
+constants) and otherwise returns status 'failed' with the reason in ``info['failed']``.
 No torch here: a notebook can call these on any arrays.
 """
 

@@ -1,4 +1,11 @@
-"""What every per-layer solver shares: the result object, the Gram form of the error, dead columns."""
+"""What every per-layer solver shares: the result object, the problem in square-root form, dead columns.
+
+Every solver works on a square-root factor A (p x n, p = min(m, n)) with A^T A = X^T X rather than on
+the Gram matrix G = X^T X itself: a least-squares fit on A loses half as many digits as one on G
+(cond(G) = cond(A)^2), which decides whether two nearly collinear columns are told apart, and the error
+||A (w - w0)||^2 stays accurate for refitted weights of any size. Nothing here assumes G nonsingular:
+fewer rows than features, zero and duplicated columns are all valid inputs.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Columns of X whose energy is below this share of the largest are treated as dead (always zero input):
-# their weight changes no output, so solvers leave them out of the combinatorial search.
-DEAD_COLUMN_RTOL = 1e-12
+# Numerical rank: a column within RANK_RTOL * (largest column norm) of the span of other columns is
+# treated as lying in that span (pruning's least-squares fits; Householder QR is accurate to about
+# 1e-15 of that scale, so exact duplicates land far below, columns that differ by 1e-9 far above).
+# The answers are then exact for an X perturbed by at most that much (backward stable).
+RANK_RTOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -34,45 +43,42 @@ class BoundResult:
     info: dict = field(default_factory=dict)
 
 
-def gram(X) -> np.ndarray:
-    """G = X^T X in float64, so error(w) = (w - w0)^T G (w - w0)."""
+def compress_rows(X) -> np.ndarray:
+    """A matrix A with A^T A = X^T X and min(m, n) rows (the R of a QR of X when m > n, else X):
+    every solver gives the same answers on A as on X, so a chunk with many rows (im2col of many
+    images) is reduced once and shared. Exact for rank-deficient X too."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be a matrix (m x n), got shape {X.shape}")
-    return X.T @ X
-
-
-def compress_rows(X) -> np.ndarray:
-    """An n x n matrix R with R^T R = X^T X (QR of X): every solver gives the same answers on R as
-    on X, so a chunk with many rows (im2col of many images) is reduced once and shared."""
-    X = np.asarray(X, dtype=np.float64)
     if X.shape[0] <= X.shape[1]:
         return X
     return np.linalg.qr(X, mode="r")
 
 
-def error_of(G: np.ndarray, w, w0) -> float:
-    """(w - w0)^T G (w - w0), clipped at 0 against rounding."""
-    d = np.asarray(w, dtype=np.float64) - np.asarray(w0, dtype=np.float64)
-    return float(max(d @ G @ d, 0.0))
+def error_of(A: np.ndarray, w, w0) -> float:
+    """||A (w - w0)||^2 (A: X or any factor with A^T A = X^T X)."""
+    residual = A @ (np.asarray(w, dtype=np.float64) - np.asarray(w0, dtype=np.float64))
+    return float(residual @ residual)
 
 
-def live_columns(G: np.ndarray) -> np.ndarray:
-    """Boolean mask of columns that carry input energy (diag(G) above DEAD_COLUMN_RTOL * max)."""
-    diag = np.diag(G)
-    top = diag.max() if diag.size else 0.0
-    return diag > DEAD_COLUMN_RTOL * top if top > 0 else np.zeros(diag.shape, dtype=bool)
+def live_columns(A: np.ndarray) -> np.ndarray:
+    """Boolean mask of the columns that carry any input (not all zero, e.g. a dead ReLU channel): a
+    zero column's weight changes no output, so solvers leave it out of the combinatorial search.
+    Tiny but nonzero columns stay in; the solvers handle them exactly (see RANK_RTOL for pruning)."""
+    return np.any(A != 0, axis=0)
 
 
 def check_inputs(X, w0) -> tuple[np.ndarray, np.ndarray]:
-    """(G, w0) as float64 after checking shapes and finiteness."""
-    G = gram(X)
+    """(A, w0) as float64, A = compress_rows(X), after checking shapes and finiteness."""
+    X = np.asarray(X, dtype=np.float64)
     w0 = np.asarray(w0, dtype=np.float64).ravel()
-    if w0.shape != (G.shape[0],):
-        raise ValueError(f"w0 has {w0.size} entries but X has {G.shape[0]} columns")
-    if not (np.all(np.isfinite(G)) and np.all(np.isfinite(w0))):
+    if X.ndim != 2:
+        raise ValueError(f"X must be a matrix (m x n), got shape {X.shape}")
+    if w0.shape != (X.shape[1],):
+        raise ValueError(f"w0 has {w0.size} entries but X has {X.shape[1]} columns")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(w0))):
         raise ValueError("X and w0 must be finite")
-    return G, w0
+    return compress_rows(X), w0
 
 
 def snr_db_of(signal: float, error: float) -> float:

@@ -2,6 +2,9 @@
 
 Shifting the origin to f = floor(w0 / delta) (Park & Boyd 2018) writes z = f + u, r = w0/delta - f in
 [0, 1), P = delta^2 X^T X and error(u) = (u - r)^T P (u - r), u integer in [l, h] = box - f.
+P may be singular (fewer rows than features, duplicated columns): the box keeps every problem bounded,
+the SDP certificate never needs P invertible, and the sphere decoder enumerates the box at the levels
+where P gives no curvature.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from pvq.bounds.problem import BoundResult, check_inputs, error_of, live_columns
+from pvq.bounds.problem import RANK_RTOL, BoundResult, check_inputs, compress_rows, error_of, live_columns
 
 # Random samples of the relaxation's Gaussian that the Park & Boyd heuristic rounds.
 HEURISTIC_SAMPLES = 64
@@ -23,12 +26,13 @@ class _Shifted:
     """The problem in shifted integer coordinates (live columns only), plus how to map back."""
 
     P: np.ndarray      # delta^2 G on live columns
+    root: np.ndarray   # delta A on live columns (root^T root = P), for the sphere decoder's factor
     r: np.ndarray      # w0/delta - f on live columns
     low: np.ndarray    # box in u: [low, high]
     high: np.ndarray
     floor: np.ndarray  # f for every column
     live: np.ndarray   # live column indices
-    G: np.ndarray
+    A: np.ndarray      # square-root factor of X^T X (every column), for the returned errors
     w0: np.ndarray
     delta: float
     bits: int
@@ -43,7 +47,7 @@ class _Shifted:
     def result(self, u, lower_bound, status, start, **info) -> BoundResult:
         codes = self.codes(np.asarray(u))
         weights = self.delta * codes.astype(np.float64)
-        return BoundResult(error_of(self.G, weights, self.w0), weights, float(max(lower_bound, 0.0)),
+        return BoundResult(error_of(self.A, weights, self.w0), weights, float(max(lower_bound, 0.0)),
                            status, time.perf_counter() - start, codes=codes, info=info)
 
     def value(self, u) -> float:
@@ -60,14 +64,15 @@ def _grid(bits: int) -> tuple[int, int]:
 def _shift(X, w0, delta: float, bits: int) -> _Shifted:
     if not delta > 0:
         raise ValueError(f"delta must be positive, got {delta}")
-    G, w0 = check_inputs(X, w0)
+    A, w0 = check_inputs(X, w0)
     lo, hi = _grid(bits)
-    live = np.flatnonzero(live_columns(G))
+    live = np.flatnonzero(live_columns(A))
+    root = delta * compress_rows(A[:, live])
     scaled = w0 / delta
     floor = np.floor(scaled)
-    return _Shifted(P=delta**2 * G[np.ix_(live, live)], r=(scaled - floor)[live],
+    return _Shifted(P=root.T @ root, root=root, r=(scaled - floor)[live],
                     low=(lo - floor)[live], high=(hi - floor)[live], floor=floor, live=live,
-                    G=G, w0=w0, delta=float(delta), bits=int(bits))
+                    A=A, w0=w0, delta=float(delta), bits=int(bits))
 
 
 def quant_rtn(X, w0, delta: float, bits: int) -> BoundResult:
@@ -185,8 +190,8 @@ def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "CLARABEL") ->
     if integer.dual_value is None or Y.value is None:
         rtn = np.clip(np.round(s.r), s.low, s.high)
         return s.result(rtn, 0.0, "failed", start, solver_status=problem.status)
-    bound, cert = certify_dual(s.P, s.r, s.low, s.high, scale * integer.dual_value,
-                               scale * box.dual_value)
+    bound, cert = certify_dual(s.P, s.r, s.low, s.high, scale * np.reshape(integer.dual_value, n),
+                               scale * np.reshape(box.dual_value, n))  # cvxpy gives a scalar for n = 1
     mean = np.asarray(Y.value[:n, n])
     cov = np.asarray(Y.value[:n, :n]) - np.outer(mean, mean)
     rounded = np.clip(np.round(mean), s.low, s.high)
@@ -196,13 +201,26 @@ def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "CLARABEL") ->
 
 def _vblast_order(P: np.ndarray) -> np.ndarray:
     """Column order for the sphere decoder: the level decided first (last position) gets the
-    largest conditional precision 1 / (P_SS^-1)_jj, recursively (V-BLAST ordering)."""
+    largest conditional precision 1 / (P_SS^-1)_jj, recursively (V-BLAST ordering). A ridge of
+    1e-12 of the mean diagonal keeps the inverses defined for singular P; the order only steers the
+    search (every order gives the same optimum), and it puts columns in the span of others last."""
+    ridge = 1e-12 * np.trace(P) / max(P.shape[0], 1) * np.eye(P.shape[0])
     remaining = list(range(P.shape[0]))
     order = []
     while remaining:
-        inv_diag = np.diag(np.linalg.inv(P[np.ix_(remaining, remaining)]))
+        inv_diag = np.diag(np.linalg.inv((P + ridge)[np.ix_(remaining, remaining)]))
         order.append(remaining.pop(int(np.argmin(inv_diag))))
     return np.array(order[::-1])
+
+
+def _triangular_root(root: np.ndarray) -> np.ndarray:
+    """n x n upper triangular R with R^T R = root^T root and R_kk >= 0 (QR of root, zero rows
+    added when root has fewer rows than columns): singular P gives zeros on the diagonal."""
+    n = root.shape[1]
+    R = np.zeros((n, n))
+    top = np.linalg.qr(root, mode="r")[:n]
+    R[: top.shape[0]] = top * np.where(np.diag(top) < 0, -1.0, 1.0)[:, None]
+    return R
 
 
 def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
@@ -228,7 +246,7 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
     if n == 0:
         return s.result(best_u, 0.0, "optimal", start)
     order = _vblast_order(s.P)
-    R = np.linalg.cholesky(s.P[np.ix_(order, order)]).T
+    R = _triangular_root(s.root[:, order])
     search = _Enumeration(R, s.r[order], s.low[order], s.high[order], batch)
     incumbent, lower, status = search.run(best_u[order], s.value(best_u) * (1 + 1e-12),
                                           start + time_limit)
@@ -243,13 +261,15 @@ class _Enumeration:
     """Depth-first enumeration, in batches, of the integer points inside the incumbent's ellipsoid.
 
     A batch at level k holds, per node, its partial sum D, its fixed levels U (k+1..n-1 set) and
-    A[:, :k+1] = R[:k+1, k+1:] @ (U - r)[k+1:], from which every centre c_i = r_i - A_i / R_ii of the
-    levels still open follows; fixing u_k = v adds (v - r_k) R[:k, k] to the rest.
+    A[:, :k+1] = R[:k+1, k+1:] @ (U - r)[k+1:], the a_i of every level still open; fixing u_k = v
+    adds (v - r_k) R[:k, k] to the rest.
     """
 
     def __init__(self, R: np.ndarray, r: np.ndarray, low: np.ndarray, high: np.ndarray, batch: int):
         self.R, self.r, self.low, self.high, self.batch = R, r, low, high, max(int(batch), 1)
         self.rdiag = np.diag(R)
+        # pivots at most this are numerically zero (singular P): their level enumerates the box
+        self.flat = RANK_RTOL * (self.rdiag.max() if self.rdiag.size else 0.0)
         self.nodes = 0
 
     def run(self, incumbent: np.ndarray, best: float, deadline: float) -> tuple[np.ndarray, float, str]:
@@ -279,15 +299,22 @@ class _Enumeration:
     def _children(self, k: int, D, U, A, best: float):
         """Every child (u_k = v in the box) of the level-k nodes whose partial sum stays below ``best``."""
         rkk = self.rdiag[k]
-        centre = self.r[k] - A[:, k] / rkk
-        radius = np.sqrt(best - D) / rkk
-        first = np.maximum(np.ceil(centre - radius - 1e-9), self.low[k])
-        last = np.minimum(np.floor(centre + radius + 1e-9), self.high[k])
+        if rkk > self.flat:
+            centre = self.r[k] - A[:, k] / rkk
+            radius = np.sqrt(best - D) / rkk
+            slack = 1e-9 * (1 + np.abs(centre) + radius)  # widened against rounding
+            first = np.maximum(np.ceil(centre - radius - slack), self.low[k])
+            last = np.minimum(np.floor(centre + radius + slack), self.high[k])
+        else:  # no curvature along u_k given the later levels: every value in the box
+            first, last = np.full(D.size, self.low[k]), np.full(D.size, self.high[k])
         count = np.maximum(last - first + 1, 0).astype(np.int64)
         parent = np.repeat(np.arange(D.size), count)
         value = first[parent] + (np.arange(parent.size) - np.repeat(np.cumsum(count) - count, count))
-        partial = D[parent] + (rkk * (value - centre[parent])) ** 2
-        keep = partial < best  # the interval was widened against rounding: decide exactly here
+        if rkk > self.flat:
+            partial = D[parent] + (rkk * (value - centre[parent])) ** 2
+        else:
+            partial = D[parent] + (rkk * (value - self.r[k]) + A[parent, k]) ** 2
+        keep = partial < best  # the interval was widened: decide exactly here
         parent, value, partial = parent[keep], value[keep], partial[keep]
         self.nodes += value.size
         children = U[parent]

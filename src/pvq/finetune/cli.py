@@ -1,6 +1,7 @@
-"""Fine-tuning stage (§5, App. D, G-I): FP baseline, one (model, method, bits) run, the single-layer
-study, and Tables 1/5. ``--settings`` is the JSON of the config's finetune section plus seed,
-baseline_bits and imagenet_path (the rule builds it)."""
+"""Fine-tuning (§5, App. D, G-I): FP baseline, one (model, method, bits) run, layer sensitivity, Tables 1/5.
+
+``--settings`` is the JSON of the config's finetune section plus seed, baseline_bits and imagenet_path
+(the rule builds it)."""
 
 from __future__ import annotations
 
@@ -12,28 +13,34 @@ HELP = __doc__
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="step", required=True)
+    sub = parser.add_subparsers(dest="step", required=True, help="the step")
     baseline = sub.add_parser("baseline", help="train (digits) or load (ImageNet) the FP model")
     baseline.add_argument("--out-weights", required=True, help="fp.pt: the FP state dict")
     run = sub.add_parser("run", help="fine-tune with QAT or gradual pruning over the lr grid")
-    run.add_argument("--method", choices=["quant", "prune"], required=True)
-    run.add_argument("--bits", type=int, required=True)
+    run.add_argument("--method", choices=["quant", "prune"], required=True,
+                     help="quant: QAT with LSQ; prune: gradual magnitude pruning")
+    run.add_argument("--bits", type=int, required=True,
+                     help="bit width b (pruning: sparsity 1 - b/baseline_bits, the same size)")
     run.add_argument("--long", action="store_true", help="Table 5: long_factor times the epochs")
-    run.add_argument("--out-representations", required=True)
+    run.add_argument("--out-representations", required=True,
+                     help="distances to the FP model's activations per seed, epoch and layer (CSV)")
     run.add_argument("--checkpoint-dir", help="where a killed job's progress is kept")
     sens = sub.add_parser("sensitivity", help="one layer compressed at a time, no fine-tuning (App. D)")
-    sens.add_argument("--out-correlation", required=True)
-    for p in (baseline, run, sens):
-        p.add_argument("--model", required=True)
+    sens.add_argument("--out-correlation", required=True,
+                      help="correlation of layer SNR and accuracy drop per method (CSV)")
+    for p, out in ((baseline, "the FP record: test and validation metric, history (JSON)"),
+                   (run, "the cell's record: every seed's test metrics at its best learning rate, and their means (JSON)"),
+                   (sens, "one row per (layer, method, bits) (CSV)")):
+        p.add_argument("--model", required=True, help="digits_resnet or an ImageNet model of finetune.models")
         p.add_argument("--settings", required=True, help="JSON of the resolved finetune settings")
-        p.add_argument("--out", required=True)
+        p.add_argument("--out", required=True, help=out)
     for p in (run, sens):
-        p.add_argument("--fp-weights", required=True)
-        p.add_argument("--fp-json", required=True)
+        p.add_argument("--fp-weights", required=True, help="fp.pt of `finetune baseline`")
+        p.add_argument("--fp-json", required=True, help="fp.json of `finetune baseline`")
     table = sub.add_parser("table", help="Table 1 or 5 from the runs' JSONs")
-    table.add_argument("--input", nargs="+", required=True)
-    table.add_argument("--settings", required=True)
-    table.add_argument("--caption", required=True)
+    table.add_argument("--input", nargs="+", required=True, help="the runs' JSONs")
+    table.add_argument("--settings", required=True, help="JSON of the resolved finetune settings")
+    table.add_argument("--caption", required=True, help="the table's caption (.md, .tex)")
     table.add_argument("--out", required=True, help="the CSV; .md and .tex are written beside it")
 
 
@@ -44,11 +51,12 @@ def _log(message: str) -> None:
 def run(args) -> None:
     settings = json.loads(args.settings)
     if args.step == "table":
+        from pvq.finetune.artifacts import TABLE1
         from pvq.finetune.tables import finetune_table
         from pvq.tables import write_table
 
         table = finetune_table(args.input, settings["not_supported"], settings["bits"])
-        write_table(table, Path(args.out).with_suffix(""), args.caption)
+        write_table(table, Path(args.out).with_suffix(""), args.caption, contract=TABLE1)
         print(table.to_string(index=False))
         return
     from pvq.finetune import experiment
@@ -60,10 +68,10 @@ def run(args) -> None:
                                 args.out, args.out_representations, long=args.long,
                                 checkpoint_dir=args.checkpoint_dir, log=_log)
     else:
+        from pvq.finetune.artifacts import SENSITIVITY, SENSITIVITY_CORRELATION
         from pvq.finetune.layers import compressible_layers
         from pvq.finetune.loop import seed_everything
         from pvq.finetune.sensitivity import layer_sensitivity, sensitivity_correlation
-        from pvq.io import write_csv
 
         seed_everything(settings["seed"], settings["threads"])
         task = experiment.build_task(args.model, settings)
@@ -74,6 +82,6 @@ def run(args) -> None:
         table.insert(0, "model", args.model)
         correlation = sensitivity_correlation(table)
         correlation.insert(0, "model", args.model)
-        write_csv(table, args.out)
-        write_csv(correlation, args.out_correlation)
+        SENSITIVITY.write(table, args.out)
+        SENSITIVITY_CORRELATION.write(correlation, args.out_correlation)
         print(correlation.to_string(index=False), file=sys.stdout)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from pvq.finetune.artifacts import FP_RECORD, FP_WEIGHTS, REPRESENTATIONS, RUN
 from pvq.finetune.evaluate import device
 from pvq.finetune.gmp import PruneStrategy
 from pvq.finetune.layers import compressible_layers
@@ -27,12 +28,11 @@ from pvq.finetune.loop import NoCompression, Schedule, remove_checkpoint, seed_e
 from pvq.finetune.lsq import QuantStrategy
 from pvq.finetune.oneshot import compress_model
 from pvq.finetune.representations import capture_activations, compare_activations
-from pvq.io import atomic_path, write_csv, write_json
+from pvq.io import atomic_path, write_json
 from pvq.prune import sparsity_for_bits
 
 DIGITS = "digits_resnet"
 LR_STEP = 0.33  # App. G: the grid multiplies the base learning rate by powers of 0.33
-REPRESENTATION_COLUMNS = ["model", "method", "bits", "seed", "epoch", "layer", "layer_index", "snr_db", "cka"]
 
 
 def task_kind(model_name: str, settings: dict) -> str:
@@ -71,7 +71,8 @@ def load_fp_model(model_name: str, settings: dict, weights: str | Path, channels
     from pvq.models.weights import load_state_dict
 
     model = build_model(model_name, settings)
-    model.load_state_dict(load_state_dict(weights))
+    with FP_WEIGHTS.reading(weights):  # a damaged or foreign fp.pt names itself and its rule
+        model.load_state_dict(load_state_dict(weights))
     model = model.to(device()).eval()
     return model.to(memory_format=torch.channels_last) if channels_last else model
 
@@ -111,7 +112,7 @@ def train_baseline(model_name: str, settings: dict, out_weights: str | Path, out
               "data": task.describe() if hasattr(task, "describe") else None}
     with atomic_path(out_weights) as tmp:
         torch.save({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
-    write_json(record, out_json)
+    FP_RECORD.write(record, out_json)
     log(f"{model_name} FP: test {metrics}, val {val_metrics}")
     return record
 
@@ -220,7 +221,7 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
     work = None if checkpoint_dir is None else Path(checkpoint_dir) / stem
     runs = [run_one_seed(model_name, method, bits, settings, fp_weights, factor, task, reference, seed, work, log)
             for seed in run_seeds(model_name, settings)]
-    fp = json.loads(Path(fp_json).read_text())
+    fp = FP_RECORD.read(fp_json, expect={"model": model_name})
     names = list(runs[0]["metrics"])
     record = {
         "model": model_name, "method": method, "bits": bits, "task": task_kind(model_name, settings),
@@ -244,8 +245,8 @@ def finetune_run(model_name: str, method: str, bits: int, settings: dict, fp_wei
     reps.insert(0, "bits", bits)
     reps.insert(0, "method", method)
     reps.insert(0, "model", model_name)
-    write_csv(reps[REPRESENTATION_COLUMNS], out_csv)
-    write_json(record, out_json)
+    REPRESENTATIONS.write(reps[list(REPRESENTATIONS.columns)], out_csv)
+    RUN.write(record, out_json)
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)
     log(f"{model_name} {method} {bits} bits over seeds {record['seeds']}: test {record['metrics']} "

@@ -61,7 +61,7 @@ def sensitivity_correlation(table: pd.DataFrame) -> pd.DataFrame:
         finite = group[np.isfinite(group["snr_db"])]
         pearson = correlation_interval(finite["nmse"], finite["metric_drop"], "pearson")
         spearman = correlation_interval(finite["snr_db"], finite["metric_drop"], "spearman")
-        rows.append({"method": method, "pearson_nmse_drop": pearson.mean, "pearson_lo": pearson.lo,
-                     "pearson_hi": pearson.hi, "spearman_snr_drop": spearman.mean, "spearman_lo": spearman.lo,
-                     "spearman_hi": spearman.hi, "points": len(finite)})
+        rows.append({"method": method, "pearson_nmse_drop": pearson.mean, "pearson_nmse_drop_lo": pearson.lo,
+                     "pearson_nmse_drop_hi": pearson.hi, "spearman_snr_drop": spearman.mean,
+                     "spearman_snr_drop_lo": spearman.lo, "spearman_snr_drop_hi": spearman.hi, "points": len(finite)})
     return pd.DataFrame(rows)

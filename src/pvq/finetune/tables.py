@@ -12,15 +12,12 @@ rather than disappearing (no seeds, no winner).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 
+from pvq.finetune.artifacts import RUN, TABLE1
 from pvq.stats import mean_interval, winner
 
-COLUMNS = ["model", "metric", "fp", "bits", "quant", "prune", "quant_lo", "quant_hi", "prune_lo", "prune_hi",
-           "seeds", "winner"]
+COLUMNS = list(TABLE1.columns)
 # Metrics where a larger value is better; every table metric so far (accuracy, agreement) is.
 HIGHER_IS_BETTER = {"acc": True, "agree": True}
 
@@ -42,7 +39,7 @@ def cell_row(model: str, metric: str, fp: float, bits: int, quant: dict[int, flo
 
 def finetune_table(run_files, not_supported: dict | None = None, bits=None) -> pd.DataFrame:
     """Rows sorted by model (in input order), metric (the task's order) and bits falling (8 first)."""
-    records = [json.loads(Path(path).read_text()) for path in run_files]
+    records = [RUN.read(path) for path in run_files]
     cells: dict[tuple, dict] = {}
     for r in records:
         cells.setdefault((r["model"], r["bits"]), {})[r["method"]] = r

@@ -2,49 +2,55 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
-from pvq.io import write_csv
+from pvq.perlayer.artifacts import LAYER_BOUNDS, LAYER_INPUTS, LAYER_PART
 
 HELP = __doc__
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="step", required=True)
+    sub = parser.add_subparsers(dest="step", required=True, help="the step")
     collect = sub.add_parser("collect", help="one model: calibration inputs of its layers -> .npz")
-    collect.add_argument("--model", required=True)
-    collect.add_argument("--layers", nargs="+", required=True)
-    collect.add_argument("--bits", type=int, nargs="+", required=True)
-    collect.add_argument("--chunk-features", type=int, required=True)
+    collect.add_argument("--model", required=True, help="efficientnet_lite0/1/2 or a torchvision model name")
+    collect.add_argument("--layers", nargs="+", required=True, help="module names of the layers to study")
+    collect.add_argument("--bits", type=int, nargs="+", required=True,
+                         help="bit widths whose per-tensor MSE-optimal steps are stored")
+    collect.add_argument("--chunk-features", type=int, required=True,
+                         help="input features per chunk (sub-problem dimension n)")
     collect.add_argument("--chunks", type=int, required=True, help="chunks per layer (0 = all)")
     collect.add_argument("--out-channels", type=int, required=True, help="per chunk (0 = all)")
     collect.add_argument("--images", type=int, required=True, help="calibration crops")
     collect.add_argument("--imagenet", default=None, help="ImageNet root (default: bundled photos)")
-    collect.add_argument("--seed", type=int, default=0)
-    collect.add_argument("--out", required=True)
+    collect.add_argument("--seed", type=int, default=0, help="seed of the crops, chunks and channels chosen")
+    collect.add_argument("--out", required=True, help="the layers' inputs and weights (.npz)")
 
     solve = sub.add_parser("solve", help="every solver on part i of P of one layer's chunks -> CSV")
-    solve.add_argument("--inputs", required=True)
-    solve.add_argument("--model", required=True)
-    solve.add_argument("--layer", required=True)
-    solve.add_argument("--part", type=int, required=True)
-    solve.add_argument("--parts", type=int, required=True)
-    solve.add_argument("--baseline-bits", type=int, default=16)
-    solve.add_argument("--prune-time-limit", type=float, required=True)
-    solve.add_argument("--quant-time-limit", type=float, required=True)
-    solve.add_argument("--mip-time-limit", type=float, required=True)
-    solve.add_argument("--mip-channels", type=int, required=True)
-    solve.add_argument("--mip-bits", type=int, nargs="*", default=[])
-    solve.add_argument("--heuristic-samples", type=int, required=True)
-    solve.add_argument("--seed", type=int, default=0)
-    solve.add_argument("--out", required=True)
+    solve.add_argument("--inputs", required=True, help="the model's .npz from `perlayer collect`")
+    solve.add_argument("--model", required=True, help="model name (recorded in the CSV)")
+    solve.add_argument("--layer", required=True, help="module name of the layer")
+    solve.add_argument("--part", type=int, required=True, help="this job's part, 0 .. parts - 1")
+    solve.add_argument("--parts", type=int, required=True, help="parts the layer's chunks are split into (round-robin)")
+    solve.add_argument("--baseline-bits", type=int, default=16,
+                       help="bits of an uncompressed weight (default %(default)s: FP16)")
+    solve.add_argument("--prune-time-limit", type=float, required=True,
+                       help="seconds per problem for the pruning branch and bound")
+    solve.add_argument("--quant-time-limit", type=float, required=True,
+                       help="seconds per problem for the quantization sphere decoder")
+    solve.add_argument("--mip-time-limit", type=float, required=True, help="seconds per problem for SCIP")
+    solve.add_argument("--mip-channels", type=int, required=True,
+                       help="output channels per chunk whose pruning optimum SCIP also solves")
+    solve.add_argument("--mip-bits", type=int, nargs="*", default=[],
+                       help="bit widths (their pruning sparsities) at which those channels go to SCIP")
+    solve.add_argument("--heuristic-samples", type=int, required=True,
+                       help="random roundings of the Park & Boyd quantization heuristic")
+    solve.add_argument("--seed", type=int, default=0, help="seed of the random roundings")
+    solve.add_argument("--out", required=True, help="the part's rows (CSV)")
 
     merge = sub.add_parser("merge", help="concatenate a layer's part CSVs")
-    merge.add_argument("--inputs", nargs="+", required=True)
-    merge.add_argument("--out", required=True)
+    merge.add_argument("--inputs", nargs="+", required=True, help="every part CSV of one layer")
+    merge.add_argument("--out", required=True, help="the layer's CSV")
 
     table = sub.add_parser("table3", help="Table 3: per layer and bit width, where each method wins")
-    table.add_argument("--inputs", nargs="+", required=True)
+    table.add_argument("--inputs", nargs="+", required=True, help="the layers' CSVs")
     table.add_argument("--out", required=True, help="the table's .csv (.md and .tex beside it)")
 
 
@@ -58,24 +64,24 @@ def run(args) -> None:
         from pvq.perlayer.collect import load_layer
         from pvq.perlayer.solve import Limits, solve_chunks
 
-        arrays, chunks = load_layer(args.inputs, args.layer)
+        with LAYER_INPUTS.reading(args.inputs):
+            arrays, chunks = load_layer(args.inputs, args.layer)
         limits = Limits(prune_exact=args.prune_time_limit, quant_exact=args.quant_time_limit,
                         mip=args.mip_time_limit, mip_channels=args.mip_channels,
                         mip_bits=tuple(args.mip_bits),
                         heuristic_samples=args.heuristic_samples)
         mine = chunks[args.part::args.parts]
         print(f"{args.model} {args.layer}: part {args.part} of {args.parts}: {len(mine)} chunks", flush=True)
-        write_csv(solve_chunks(args.model, args.layer, arrays, mine, limits, args.baseline_bits, args.seed),
-                  args.out)
+        LAYER_PART.write(solve_chunks(args.model, args.layer, arrays, mine, limits, args.baseline_bits, args.seed),
+                         args.out)
     elif args.step == "merge":
-        frames = [pd.read_csv(path) for path in args.inputs]
-        merged = pd.concat(frames, ignore_index=True).sort_values(["chunk", "out_channel", "bits"])
-        write_csv(merged, args.out)
+        merged = LAYER_PART.read_all(args.inputs).sort_values(["chunk", "out_channel", "bits"])
+        LAYER_BOUNDS.write(merged, args.out)
     else:
         from pvq.perlayer.summary import table3
         from pvq.tables import write_table
 
-        frame = table3(pd.concat([pd.read_csv(path) for path in args.inputs], ignore_index=True))
+        frame = table3(LAYER_BOUNDS.read_all(args.inputs))
         write_table(frame, args.out.removesuffix(".csv"), caption=TABLE3_CAPTION)
         print(frame.to_string(index=False))
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from pvq import bounds
 from pvq.bounds import snr_db_of
+from pvq.perlayer.artifacts import LAYER_PART
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,4 @@ def solve_chunks(model: str, layer: str, layer_arrays: dict, chunks: list[dict],
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-COLUMNS = ["model", "layer", "chunk", "out_channel", "n", "m", "bits", "sparsity", "keep", "delta",
-           "signal_energy", "quant_rtn_snr_db", "quant_heuristic_snr_db", "quant_sdp_bound_snr_db",
-           "quant_sdp_status", "quant_exact_snr_db", "quant_exact_bound_snr_db", "quant_status", "prune_magnitude_snr_db",
-           "prune_refit_snr_db", "prune_opt_snr_db", "prune_bound_snr_db", "prune_status",
-           "prune_mip_snr_db", "prune_mip_bound_snr_db", "prune_mip_status",
-           "quant_heuristic_seconds", "quant_sdp_seconds", "quant_exact_seconds",
-           "prune_exact_seconds", "prune_mip_seconds"]
+COLUMNS = list(LAYER_PART.columns)

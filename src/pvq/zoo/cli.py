@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 
-from pvq.io import write_csv
 from pvq.tables import write_table
+from pvq.zoo.artifacts import ZOO_SWEEP
 
 HELP = __doc__
 TABLE2_CAPTION = ("Natural sparsity in quantized tensors (App. C, Table 2): mean share of weights (%) that "
@@ -15,17 +14,19 @@ TABLE2_CAPTION = ("Natural sparsity in quantized tensors (App. C, Table 2): mean
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True)
+    sub = parser.add_subparsers(dest="action", required=True, help="what to do")
     sweep = sub.add_parser("sweep", help="quantize and prune every conv/linear tensor of one model")
-    sweep.add_argument("--model", required=True)
-    sweep.add_argument("--bits", type=int, nargs="+", required=True)
-    sweep.add_argument("--baseline-bits", type=int, default=16)
+    sweep.add_argument("--model", required=True, help="efficientnet_lite0/1/2 or a torchvision model name")
+    sweep.add_argument("--bits", type=int, nargs="+", required=True,
+                       help="bit widths b, each against pruning at sparsity 1 - b/baseline-bits")
+    sweep.add_argument("--baseline-bits", type=int, default=16,
+                       help="bits of an uncompressed weight (default %(default)s: FP16)")
     sweep.add_argument("--candidates", type=int, default=100, help="grid size of the scale search")
     sweep.add_argument("--max-tensors", type=int, default=None, help="only the first N tensors")
     sweep.add_argument("--workers", type=int, default=1, help="threads sweeping tensors side by side")
-    sweep.add_argument("--out", required=True)
+    sweep.add_argument("--out", required=True, help="one row per (tensor, bits) (CSV)")
     table = sub.add_parser("table2", help="Table 2 from per-model sweep CSVs")
-    table.add_argument("--input", nargs="+", required=True)
+    table.add_argument("--input", nargs="+", required=True, help="the per-model sweep CSVs")
     table.add_argument("--out", required=True, help="the CSV; .md and .tex are written beside it")
 
 
@@ -41,11 +42,11 @@ def run(args) -> None:
               f"bits {args.bits}", flush=True)
         frame = sweep_model(args.model, tensors, args.bits, args.baseline_bits, args.candidates,
                             progress=lambda line: print(line, flush=True), workers=args.workers)
-        write_csv(frame, args.out)
+        ZOO_SWEEP.write(frame, args.out)
     else:
         from pvq.zoo.summary import natural_sparsity_table
 
-        zoo = pd.concat([pd.read_csv(path) for path in args.input], ignore_index=True)
+        zoo = ZOO_SWEEP.read_all(args.input)
         table = natural_sparsity_table(zoo)
         write_table(table, Path(args.out).with_suffix(""), TABLE2_CAPTION)
         print(table.to_string(index=False))

@@ -19,10 +19,9 @@ from pvq.metrics import kurtosis, snr_db
 from pvq.prune import sparsity_for_bits
 from pvq.quantize import fit_scales
 from pvq.sorted_weights import SortedWeights
+from pvq.zoo.artifacts import ZOO_SWEEP
 
-COLUMNS = ["model", "tensor", "shape", "numel", "kurtosis", "bits", "sparsity", "quant_scale",
-           "quant_snr_db", "natural_sparsity", "prune_snr_db", "prune_sparsity_masked",
-           "prune_snr_db_masked"]
+COLUMNS = list(ZOO_SWEEP.columns)
 
 
 def masked_sparsity(bits: int, baseline_bits: int = 16) -> float:

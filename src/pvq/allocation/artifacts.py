@@ -1,0 +1,29 @@
+"""Contracts of the allocation stage's CSVs (pvq.io.Table), checked when written and when read."""
+
+from __future__ import annotations
+
+from pvq.io import Table
+
+# One row per (budget, strategy); an infeasible budget leaves its error, storage and accuracy empty.
+SUMMARY = Table(
+    "allocation budget sweep of one model (Fig. 10)", "allocate_model allocate_trained_model",
+    columns={"model": str, "budget_bits": float, "strategy": str, "total_error": float, "storage_bits": int,
+             "solver_status": str, "seconds": float, "average_bits": float, "snr_db": float,
+             "test_accuracy": float},
+    optional=("total_error", "storage_bits", "average_bits", "snr_db", "test_accuracy"),
+    finite=("budget_bits", "seconds"), key=("model", "budget_bits", "strategy"), complete="strategy")
+
+# The MILP's choice per (budget, tensor); empty when no budget was feasible.
+CHOICES = Table(
+    "allocation choices of one model (Fig. 11)", "allocate_model allocate_trained_model",
+    columns={"model": str, "tensor": str, "kurtosis": float, "budget_bits": float, "choice": str, "bits": int,
+             "sparsity": float, "numel": int, "storage_bits": int, "nsr": float},
+    optional=("kurtosis", "nsr"), finite=("budget_bits", "sparsity"),
+    key=("model", "budget_bits", "tensor"), complete="tensor", min_rows=0)
+
+# Accuracy drop vs model error of the trained digits model ("all" and one row per strategy).
+ACCURACY = Table(
+    "allocation accuracy correlation", "allocate_trained_model",
+    columns={"model": str, "strategy": str, "points": int, "fp_accuracy": float, "spearman_rho": float,
+             "pearson_r_log_error": float},
+    optional=("model", "spearman_rho", "pearson_r_log_error"), finite=("fp_accuracy",), key=("strategy",))

@@ -1,0 +1,37 @@
+"""The contract of every table a figure or a published-vs-reproduced comparison reads, by the name its
+``--input`` gives it (``python -m pvq plot <figure> --input zoo=...``). The contracts live beside the
+code that writes each artifact (``pvq.<stage>.artifacts``); a new input name needs a line here."""
+
+from __future__ import annotations
+
+from pvq.allocation.artifacts import ACCURACY, CHOICES, SUMMARY
+from pvq.analytic.artifacts import NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
+from pvq.finetune.artifacts import REPRESENTATIONS, SENSITIVITY, SENSITIVITY_CORRELATION, TABLE1, TABLE5
+from pvq.io import Table
+from pvq.perlayer.artifacts import LAYER_BOUNDS
+from pvq.zoo.artifacts import ZOO_SWEEP
+
+INPUTS: dict[str, Table] = {
+    "normal": NORMAL,
+    "profile": NORMAL_PROFILE,
+    "levels": NORMAL_LEVELS,
+    "student_t": STUDENT_T,
+    "zoo": ZOO_SWEEP,
+    "perlayer": LAYER_BOUNDS,
+    "allocation": SUMMARY,
+    "choices": CHOICES,
+    "accuracy": ACCURACY,
+    "sensitivity": SENSITIVITY,
+    "correlation": SENSITIVITY_CORRELATION,
+    "representations": REPRESENTATIONS,
+    "table1_finetune": TABLE1,
+    "table5_finetune_long": TABLE5,
+}
+
+
+def contract(name: str) -> Table:
+    """The contract of input ``name``; a KeyError naming the known ones otherwise."""
+    if name not in INPUTS:
+        raise KeyError(f"no contract for input {name!r} (known: {', '.join(sorted(INPUTS))}); "
+                       "declare it in pvq.artifacts.INPUTS")
+    return INPUTS[name]
