@@ -5,8 +5,9 @@
   same data order and crops, so the pairing removes the variation they share).
 - ``winner``: ``quant``, ``prune`` or ``inconclusive`` from the paired interval: a method wins only
   when the whole interval of the difference lies on its side of zero.
-- ``correlation_interval``: Pearson or Spearman r with the Fisher-z interval (Spearman: Pearson of
-  the ranks), as scipy's ``pearsonr(...).confidence_interval()`` computes it.
+- ``correlation_interval``: Pearson or Spearman r with the Fisher-z interval (``fisher_interval``):
+  Pearson's as scipy's ``pearsonr(...).confidence_interval()`` computes it; Spearman's (Pearson of
+  the ranks) with the z variance 1.06 / (n - 3) of Fieller, Hartley & Pearson (1957).
 
 Fewer than two values give no interval (NaN bounds) and so no winner; values without spread give a
 zero-width interval (every seed agreed exactly). NaN values are refused, not dropped.
@@ -89,8 +90,16 @@ def correlation_interval(x, y, method: str = "pearson", confidence: float = CONF
     if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return Interval(math.nan, math.nan, math.nan, n, confidence)
     r = float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
-    if n < 4 or abs(r) == 1.0:
-        return Interval(r, r if abs(r) == 1.0 else math.nan, r if abs(r) == 1.0 else math.nan, n, confidence)
-    half = _scipy.norm.ppf(0.5 + confidence / 2) / math.sqrt(n - 3)
+    return fisher_interval(r, n, confidence, variance=1.06 if method == "spearman" else 1.0)
+
+
+def fisher_interval(r: float, n: int, confidence: float = CONFIDENCE, variance: float = 1.0) -> Interval:
+    """A correlation r of n points with tanh(atanh r +- z_{1-a/2} sqrt(variance / (n - 3))); NaN bounds
+    for n < 4; a perfect correlation is its own interval (Fisher's collapses there)."""
+    if abs(r) == 1.0:
+        return Interval(r, r, r, n, confidence)
+    if n < 4:
+        return Interval(r, math.nan, math.nan, n, confidence)
+    half = _scipy.norm.ppf(0.5 + confidence / 2) * math.sqrt(variance / (n - 3))
     z = math.atanh(r)
     return Interval(r, math.tanh(z - half), math.tanh(z + half), n, confidence)
