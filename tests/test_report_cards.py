@@ -94,11 +94,15 @@ def test_perlayer_card_follows_settings_and_artifacts(tmp_path):
     assert "_blocks.2._expand_conv: 2 chunks of 32 input features, 3 output channels each, 6,272 rows" in card
     assert "8 seeded random crops" in card and "china" in card and "grace_hopper" in card
     assert "pruning: 6 optimal" in card and weights_name("efficientnet_lite0") in card
+    assert "GPTQ: rounding with error feedback through the inverse Hessian, act-order" in card
+    assert "dampening 0.01 x mean(diag X^T X)" in card and "median 2.5e+02 ms (GPTQ)" in card
     other = quantization_card("perlayer",
-                              config(perlayer={"calibration_images": 3, "time_limits": {"prune_exact": 7}}),
+                              config(perlayer={"calibration_images": 3, "time_limits": {"prune_exact": 7},
+                                               "oneshot": {"damp": 0.1, "order": "natural"}}),
                               perlayer_artifacts(tmp_path, status="time_limit", chunks=1))
     assert "3 seeded random crops" in other and "pruning B&B 7 s" in other
     assert "1 chunk of 32" in other and "pruning: 3 time_limit" in other
+    assert "GPTQ, natural order, dampening 0.1 x" in other and "act-order" not in other
 
 
 def test_allocation_card_follows_settings_and_artifacts(tmp_path):

@@ -8,7 +8,7 @@ from pvq.allocation.artifacts import ACCURACY, CHOICES, SUMMARY
 from pvq.analytic.artifacts import NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
 from pvq.finetune.artifacts import REPRESENTATIONS, SENSITIVITY, SENSITIVITY_CORRELATION, TABLE1, TABLE5
 from pvq.io import Table
-from pvq.perlayer.artifacts import LAYER_BOUNDS
+from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS
 from pvq.zoo.artifacts import ZOO_SWEEP
 
 INPUTS: dict[str, Table] = {
@@ -18,6 +18,7 @@ INPUTS: dict[str, Table] = {
     "student_t": STUDENT_T,
     "zoo": ZOO_SWEEP,
     "perlayer": LAYER_BOUNDS,
+    "perlayer_boxes": CHUNK_BOXES,
     "allocation": SUMMARY,
     "choices": CHOICES,
     "accuracy": ACCURACY,
