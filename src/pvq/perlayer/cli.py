@@ -118,11 +118,11 @@ TABLE3_CAPTION = ("Per-layer post-training comparison (paper Table 3 and Fig. 4)
                   "entirely on one side of the diagonal).")
 
 TABLE6_CAPTION = ("Today's one-shot methods against the certified optimum, per bit width: GPTQ and the "
-                  "paper's Park & Boyd heuristic for quantization; greedy OBS (as in SparseGPT), Wanda, "
-                  "Wanda with refit and the paper's magnitude + refit for pruning (sparsity 1 - b/16); OBS "
-                  "then GPTQ for both at once. Gaps in dB over the (chunk, output channel) problems whose "
-                  "optimum is certified (certified of problems); for the joint problem the reference is a "
-                  "certified lower bound on the error, so its gaps are upper bounds. Verdict changed: the "
-                  "share of chunks where the better of quantization and pruning differs from the paper "
-                  "heuristics' verdict when GPTQ quantizes and the row's method prunes (the GPTQ row: "
-                  "pruning stays magnitude + refit).")
+                  "paper's Park & Boyd heuristic for quantization; greedy OBS (the procedure SparseGPT "
+                  "approximates), Wanda, Wanda with refit and the paper's magnitude + refit for pruning "
+                  "(sparsity 1 - b/16); OBS then GPTQ for both at once. Gaps in dB over the (chunk, "
+                  "output channel) problems whose optimum is certified (certified of problems); for the "
+                  "joint problem the reference is a certified lower bound on the error, so its gaps are "
+                  "upper bounds. Verdict changed: the share of chunks where the better of quantization "
+                  "and pruning differs from the paper heuristics' verdict when GPTQ quantizes and the "
+                  "row's method prunes (the GPTQ row: pruning stays magnitude + refit).")

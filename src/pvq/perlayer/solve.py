@@ -2,7 +2,7 @@
 
 Quantization at b bits uses the layer's per-tensor MSE-optimal step; pruning at sparsity 1 - b/16
 keeps round(n b / 16) weights of the chunk. SNRs are 10 log10(||X_C w0||^2 / error) in dB.
-Beside the paper's heuristics run today's one-shot methods (GPTQ; greedy OBS as in SparseGPT; Wanda
+Beside the paper's heuristics run today's one-shot methods (GPTQ; greedy OBS, which SparseGPT approximates; Wanda
 with and without refit) and OBS then GPTQ on the joint problem: the row's ``keep`` weights, each on
 the row's b-bit grid (storage keep * b bits), whose certified lower bound is the larger of the
 separate problems' bounds (pvq.bounds.joint_lower_bound).
@@ -115,7 +115,7 @@ def solve_chunks(model: str, layer: str, layer_arrays: dict, chunks: list[dict],
             for bits, delta in zip(layer_arrays["bits"], layer_arrays["delta"]):
                 row = solve_channel(chunk["R"], w0, int(bits), float(delta), baseline_bits, limits,
                                     seed=seed + int(channel), oneshot=oneshot,
-                                with_mip=position < limits.mip_channels and bits in limits.mip_bits)
+                                    with_mip=position < limits.mip_channels and bits in limits.mip_bits)
                 rows.append({"model": model, "layer": layer, "chunk": chunk["chunk"],
                              "out_channel": int(channel), "m": chunk["rows"], **row})
         print(f"{layer}: chunk {chunk['chunk']} done ({count}/{len(chunks)}, "

@@ -5,9 +5,9 @@ optimum, y from the Park & Boyd quantization heuristic to the exact quantization
 decoder) or, where that hit its limit (hollow), the tighter of the SDP bound and the stopped
 decoder's. Above the diagonal quantization wins whatever the optimiser, below it pruning does.
 Dashed edges: a pruning search hit its time limit (its certified bound is drawn). Marks: today's
-one-shot methods on the same chunk, at y = GPTQ and x = greedy OBS (as in SparseGPT), Wanda + refit
-or Wanda; a mark left of or below its box does worse than the paper's heuristic. The boxes and marks
-are computed by the stage (perlayer/chunk_boxes.csv).
+one-shot methods on the same chunk, at y = GPTQ and x = greedy OBS (what SparseGPT approximates),
+Wanda + refit or Wanda; a mark left of or below its box does worse than the paper's heuristic.
+The boxes and marks are computed by the stage (perlayer/chunk_boxes.csv).
 """
 
 from __future__ import annotations

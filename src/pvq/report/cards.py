@@ -204,8 +204,8 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
                            ("granularity", "unstructured, within each chunk of input features")],
         "One-shot methods (Table 6)": [
             ("quantization", f"GPTQ: rounding with error feedback through the inverse Hessian, {order}, {damping}"),
-            ("pruning", f"greedy Optimal Brain Surgeon as in SparseGPT ({damping}); Wanda (|w| x input norm) as "
-                        "published and with a least-squares refit"),
+            ("pruning", f"greedy Optimal Brain Surgeon, the procedure SparseGPT approximates ({damping}); "
+                        "Wanda (|w| x input norm) as published and with a least-squares refit"),
             ("both", "OBS then GPTQ on the survivors: the pruning keep, each survivor on the b-bit grid; gaps "
                      "to a certified lower bound (the larger of the two separate problems' bounds)"),
             ("dampening", "GPTQ and OBS solve the damped problem; every reported error is the undamped "
