@@ -11,7 +11,7 @@ problem (w - w0)^T H (w - w0); every error they report is the undamped ||X (w - 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
+from scipy.linalg import lapack
 
 from pvq.bounds.problem import RANK_RTOL
 
@@ -39,18 +39,21 @@ def _root(A: np.ndarray, lam: float) -> np.ndarray:
     return R
 
 
+def _triangular_inverse(R: np.ndarray) -> np.ndarray:
+    """R^-1 of an upper triangular R with a positive diagonal (LAPACK dtrtri: on these sizes a
+    multi-right-hand-side triangular solve costs 1000x more on a busy machine, its threads waiting)."""
+    return lapack.dtrtri(R)[0] if R.size else R
+
+
 def inverse_cholesky(A: np.ndarray, lam: float) -> np.ndarray:
     """Upper triangular U with U^T U = (A^T A + lam I)^-1: GPTQ's "Cholesky form" of the inverse
     Hessian, whose row i (from the diagonal on) is the OBS update for fixing weight i after weights
-    0..i-1 are fixed. Computed without inverting H: with P the reversal, a QR of the reversed columns
-    gives H = W^T W with W = P R P lower triangular, so U = W^-T."""
-    n = A.shape[1]
-    W = _root(A[:, ::-1], lam)[::-1, ::-1]
-    return scipy.linalg.solve_triangular(W, np.eye(n), lower=True, check_finite=False).T
+    0..i-1 are fixed. Computed without forming H: with P the reversal, a QR of the reversed columns
+    gives R with H = W^T W, W = P R P lower triangular, so U = W^-T = P R^-T P."""
+    return _triangular_inverse(_root(A[:, ::-1], lam)).T[::-1, ::-1]
 
 
 def inverse(A: np.ndarray, lam: float) -> np.ndarray:
     """(A^T A + lam I)^-1 = R^-1 R^-T from the square root R (symmetric by construction)."""
-    n = A.shape[1]
-    Rinv = scipy.linalg.solve_triangular(_root(A, lam), np.eye(n), check_finite=False)
+    Rinv = _triangular_inverse(_root(A, lam))
     return Rinv @ Rinv.T
