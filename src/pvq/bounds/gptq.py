@@ -52,11 +52,15 @@ def gptq_quant(X, w0, delta: float, bits: int, order: str = "act", damp: float =
     sequence = column_order(A, np.flatnonzero(live_columns(A)), order)
     lam = damping(A[:, sequence], damp)  # before any work: a bad damp is refused even for X = 0
     U = inverse_cholesky(A[:, sequence], lam)
+    feedback = U / np.diag(U)[:, None]  # row i: how fixing weight i moves the later ones
     w = w0[sequence].copy()
-    for i, column in enumerate(sequence):
-        z = min(max(np.round(w[i] / delta), lo), hi)
-        codes[column] = z
-        w[i + 1:] -= (w[i] - delta * z) / U[i, i] * U[i, i + 1:]
+    fixed = []
+    for i in range(sequence.size):
+        wi = float(w[i])
+        z = min(max(round(wi / delta), lo), hi)  # Python's round: half to even, as np.round
+        fixed.append(z)
+        w[i + 1:] -= (wi - delta * z) * feedback[i, i + 1:]
+    codes[sequence] = fixed
     codes = codes.astype(np.int64)
     weights = delta * codes.astype(np.float64)
     return BoundResult(error_of(A, weights, w0), weights, 0.0, "heuristic", time.perf_counter() - start,

@@ -210,8 +210,8 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
                      "to a certified lower bound (the larger of the two separate problems' bounds)"),
             ("dampening", "GPTQ and OBS solve the damped problem; every reported error is the undamped "
                           "||X (w - w0)||^2"),
-            ("time", f"median {1000 * rows['quant_gptq_seconds'].median():.2g} ms (GPTQ), "
-                     f"{1000 * rows['prune_obs_seconds'].median():.2g} ms (OBS) per problem")],
+            ("time", f"median {1000 * rows['quant_gptq_seconds'].median():.3g} ms (GPTQ), "
+                     f"{1000 * rows['prune_obs_seconds'].median():.3g} ms (OBS) per problem")],
         "Quantized operations": [("what", "weights only, one chunk of a layer at a time"),
                                  ("layers", "; ".join(layers)),
                                  ("objective", "output MSE ||X (w - w0)||^2 per output channel")],
