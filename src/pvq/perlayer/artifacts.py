@@ -39,11 +39,11 @@ LAYER_BOUNDS = replace(LAYER_PART, what="per-layer bounds of one layer (Fig. 4, 
                        rule="merge_layer_parts", min_rows=1)
 
 # Per (model, layer, chunk, bits): Fig. 4's box (pvq.perlayer.summary.chunk_boxes) and the one-shot
-# methods' chunk SNRs it marks. Flags are 0/1; an SNR is +inf where the error is 0.
+# methods' chunk SNRs it marks. An SNR is +inf where the error is 0.
 CHUNK_BOXES = Table(
     "per-layer chunk boxes and one-shot marks (Fig. 4)", "summarize_perlayer_boxes",
     columns={"model": str, "layer": str, "chunk": int, "bits": int, "n": int, "channels": int,
-             "sparsity": float, "prune_certified": int, "quant_exact": int, "quant_bound_ok": int,
+             "sparsity": float, "prune_certified": bool, "quant_exact": bool, "quant_bound_ok": bool,
              "quant_low_db": float, "quant_high_db": float, "prune_low_db": float, "prune_high_db": float,
              "winner": str, "quant_gptq_db": float, "prune_obs_db": float, "prune_wanda_db": float,
              "prune_wanda_refit_db": float},

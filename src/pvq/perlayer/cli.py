@@ -93,8 +93,7 @@ def run(args) -> None:
     elif args.step == "boxes":
         from pvq.perlayer.summary import chunk_boxes
 
-        boxes = chunk_boxes(LAYER_BOUNDS.read_all(args.inputs))
-        CHUNK_BOXES.write(boxes.astype({c: int for c in boxes.select_dtypes(bool)}), args.out)
+        CHUNK_BOXES.write(chunk_boxes(LAYER_BOUNDS.read_all(args.inputs)), args.out)
     elif args.step == "table6":
         from pvq.perlayer.summary import table6
         from pvq.tables import write_table
