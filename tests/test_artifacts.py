@@ -79,7 +79,8 @@ def test_merge_and_table3_stop_on_a_damaged_part(tmp_path, capsys):
     out = tmp_path / "layer.csv"
     err = fails_naming(capsys, ["perlayer", "merge", "--inputs", part, "--out", out], part, "bound_layer_part", [out])
     assert "lacks bits [4]" in err
-    fails_naming(capsys, ["perlayer", "table3", "--inputs", part, "--out", out], part, "merge_layer_parts", [out])
+    for step in ("table3", "table6", "boxes"):
+        fails_naming(capsys, ["perlayer", step, "--inputs", part, "--out", out], part, "merge_layer_parts", [out])
 
 
 def test_a_corrupt_inputs_npz_is_named(tmp_path, capsys):
@@ -89,7 +90,7 @@ def test_a_corrupt_inputs_npz_is_named(tmp_path, capsys):
     out = tmp_path / "part.csv"
     argv = ["perlayer", "solve", "--inputs", npz, "--model", "m", "--layer", "x", "--part", 0, "--parts", 1,
             "--prune-time-limit", 1, "--quant-time-limit", 1, "--mip-time-limit", 1, "--mip-channels", 0,
-            "--heuristic-samples", 1, "--out", out]
+            "--heuristic-samples", 1, "--damp", 0.01, "--order", "act", "--out", out]
     fails_naming(capsys, argv, npz, "collect_layer_inputs", [out])
     np.savez(npz, **{"other/chunk": np.arange(3)})  # inputs of another config: no such layer
     assert "holds no layer 'x'" in fails_naming(capsys, argv, npz, "collect_layer_inputs", [out])

@@ -139,7 +139,7 @@ def contract_of(path):
     from pvq.analytic.artifacts import NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
     from pvq.finetune.artifacts import (FP_RECORD, REPRESENTATIONS, RUN, SENSITIVITY, SENSITIVITY_CORRELATION,
                                         TABLE1, TABLE5)
-    from pvq.perlayer.artifacts import LAYER_BOUNDS, LAYER_PART
+    from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS, LAYER_PART, TABLE6
     from pvq.zoo.artifacts import ZOO_SWEEP
 
     stage, name = path.parts[0], path.name
@@ -148,7 +148,8 @@ def contract_of(path):
     fixed = {"normal.csv": NORMAL, "normal_profile.csv": NORMAL_PROFILE, "normal_levels.csv": NORMAL_LEVELS,
              "student_t.csv": STUDENT_T, "fp.json": FP_RECORD, "sensitivity.csv": SENSITIVITY,
              "sensitivity_correlation.csv": SENSITIVITY_CORRELATION, "table1_finetune.csv": TABLE1,
-             "table5_finetune_long.csv": TABLE5}
+             "table5_finetune_long.csv": TABLE5, "chunk_boxes.csv": CHUNK_BOXES,
+             "table6_gap_to_optimum.csv": TABLE6}
     if name in fixed:
         return fixed[name]
     if stage == "zoo" and path.suffix == ".csv":
@@ -178,7 +179,7 @@ def test_every_artifact_of_the_smoke_run_meets_its_contract_and_a_cut_copy_is_re
             contract.read(broken)
         assert f"{broken} ({contract.what})" in str(caught.value) and f"-R {contract.rule}" in str(caught.value)
         checked.add(contract.what)
-    assert len(checked) == 16, sorted(checked)  # every CSV and JSON kind a stage reads
+    assert len(checked) == 18, sorted(checked)  # every CSV and JSON kind a stage reads
 
 
 def test_a_cut_or_foreign_fp_pt_and_inputs_npz_of_the_smoke_run_are_named(smoke_run, tmp_path):

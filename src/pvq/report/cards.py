@@ -178,6 +178,9 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     rows = _csv(artifacts, "perlayer", "perlayer")
     section = config["perlayer"]
     limits = section["time_limits"]
+    oneshot = section["oneshot"]
+    order = {"act": "act-order (descending diag X^T X)", "natural": "natural order"}[oneshot["order"]]
+    damping = f"dampening {oneshot['damp']:g} x mean(diag X^T X)"
     bits = sorted(rows["bits"].unique())
     layers = []
     for (model, layer), group in rows.groupby(["model", "layer"], sort=False):
@@ -193,11 +196,22 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     return {
         "Quantization method": _quantizer(
             "per-tensor MSE-optimal step of the whole layer; integer codes then optimised per output channel "
-            "on the layer's inputs (Park & Boyd heuristic, exact sphere decoder, SDP lower bound)", bits)
+            f"on the layer's inputs (Park & Boyd heuristic, exact sphere decoder, SDP lower bound; GPTQ, {order}, "
+            f"{damping})", bits)
         + [("granularity", "per tensor (one step per layer)")],
         "Pruning method": [("criterion", "best subset on the layer's inputs (certified branch and bound; SCIP "
                                          "MIQP cross-check); heuristic: magnitude mask + least-squares refit"),
                            ("granularity", "unstructured, within each chunk of input features")],
+        "One-shot methods (Table 6)": [
+            ("quantization", f"GPTQ: rounding with error feedback through the inverse Hessian, {order}, {damping}"),
+            ("pruning", f"greedy Optimal Brain Surgeon, the procedure SparseGPT approximates ({damping}); "
+                        "Wanda (|w| x input norm) as published and with a least-squares refit"),
+            ("both", "OBS then GPTQ on the survivors: the pruning keep, each survivor on the b-bit grid; gaps "
+                     "to a certified lower bound (the larger of the two separate problems' bounds)"),
+            ("dampening", "GPTQ and OBS solve the damped problem; every reported error is the undamped "
+                          "||X (w - w0)||^2"),
+            ("time", f"median {1000 * rows['quant_gptq_seconds'].median():.3g} ms (GPTQ), "
+                     f"{1000 * rows['prune_obs_seconds'].median():.3g} ms (OBS) per problem")],
         "Quantized operations": [("what", "weights only, one chunk of a layer at a time"),
                                  ("layers", "; ".join(layers)),
                                  ("objective", "output MSE ||X (w - w0)||^2 per output channel")],
