@@ -1,0 +1,113 @@
+"""The inputs that reach one layer through the model as it is now, as X^T X.
+
+Post-training compression fixes the layers one at a time in the order the forward pass runs them;
+each layer is fitted to the inputs it receives from the layers before it, already compressed (the
+sequential procedure of GPTQ and SparseGPT). :func:`layer_gram` runs the model's current weights
+on the calibration batches, stops the forward pass at the layer, and accumulates X^T X of its
+unfolded inputs in float64: one (K x K) matrix for a dense conv (K = in_channels * kh * kw, in the
+order of ``weight.reshape(out, -1)``) or a linear layer, and one (kh kw x kh kw) matrix per channel
+for a depthwise conv, whose every channel sees only its own input channel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LAYERS = (nn.Conv2d, nn.Linear)
+
+
+class _Reached(Exception):
+    """Raised by the hook once the layer's input is seen: nothing after it needs to run."""
+
+
+def is_depthwise(layer: nn.Module) -> bool:
+    return isinstance(layer, nn.Conv2d) and layer.groups > 1 and layer.groups == layer.in_channels \
+        and layer.out_channels == layer.in_channels
+
+
+def check_layer(name: str, layer: nn.Module) -> None:
+    if isinstance(layer, nn.Conv2d) and layer.groups > 1 and not is_depthwise(layer):
+        raise ValueError(f"layer {name!r}: grouped convolutions other than depthwise (groups = channels) "
+                         f"are not supported (groups = {layer.groups})")
+
+
+@torch.no_grad()
+def execution_order(model: nn.Module, batch: torch.Tensor) -> list[tuple[str, nn.Module]]:
+    """Every conv and linear layer as (name, module), in the order a forward pass on ``batch`` calls them
+    (a layer the pass never reaches is left out: it sees no calibration input)."""
+    names = {module: name for name, module in model.named_modules() if isinstance(module, LAYERS)}
+    seen: list[nn.Module] = []
+    hooks = [module.register_forward_pre_hook(lambda m, args: seen.append(m) if m not in seen else None)
+             for module in names]
+    try:
+        model.eval()(batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    for module in seen:
+        check_layer(names[module], module)
+    return [(names[module], module) for module in seen]
+
+
+def unfolded(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The layer's input as rows of its receptive fields: (rows, K) for a dense layer,
+    (N, C, kh kw, L) for a depthwise conv."""
+    if isinstance(layer, nn.Linear):
+        return x.reshape(-1, x.shape[-1])
+    padding = getattr(layer, "static_padding", None)  # TF "same" padding applied inside forward
+    if padding is not None:
+        x = padding(x)
+    if not isinstance(layer.padding, tuple):
+        raise ValueError(f"conv padding {layer.padding!r} is not supported: give explicit padding")
+    patches = F.unfold(x, layer.kernel_size, dilation=layer.dilation, padding=layer.padding, stride=layer.stride)
+    if is_depthwise(layer):
+        return patches.reshape(x.shape[0], layer.in_channels, -1, patches.shape[-1])
+    return patches.transpose(1, 2).reshape(-1, patches.shape[1])
+
+
+@torch.no_grad()
+def layer_gram(model: nn.Module, layer: nn.Module, batches) -> tuple[np.ndarray, int]:
+    """(X^T X in float64, rows of X) of ``layer``'s inputs over ``batches`` through ``model`` as it is:
+    (K, K) for a dense layer, (C, kh kw, kh kw) for a depthwise conv."""
+    captured = []
+
+    def hook(module, args):
+        captured.append(args[0])
+        raise _Reached
+
+    handle = layer.register_forward_pre_hook(hook)
+    gram, rows = None, 0
+    try:
+        for batch in batches:
+            captured.clear()
+            try:
+                model.eval()(batch)
+            except _Reached:
+                pass
+            if not captured:
+                raise ValueError("the layer was not reached by the forward pass: it sees no calibration input")
+            X = unfolded(layer, captured[0]).double()
+            if is_depthwise(layer):
+                part = torch.einsum("nckl,ncjl->ckj", X, X)
+                rows += X.shape[0] * X.shape[-1]
+            else:
+                part = X.T @ X
+                rows += X.shape[0]
+            gram = part if gram is None else gram + part
+    finally:
+        handle.remove()
+    if gram is None:
+        raise ValueError("no calibration batches")
+    return gram.numpy(), rows
+
+
+def gram_root(G: np.ndarray) -> np.ndarray:
+    """A with A^T A = G (batched over leading axes; G symmetric positive semidefinite, from eigh,
+    negative rounding noise clipped), and exactly zero columns where G_ii = 0 (a dead input)."""
+    values, vectors = np.linalg.eigh(G)
+    A = np.sqrt(np.clip(values, 0.0, None))[..., :, None] * np.swapaxes(vectors, -1, -2)
+    dead = np.diagonal(G, axis1=-2, axis2=-1) == 0
+    return np.where(dead[..., None, :], 0.0, A)
