@@ -13,17 +13,18 @@ from torch import nn
 from pvq import bounds
 from pvq.bounds.gptq import column_order
 from pvq.bounds.hessian import damping, inverse_cholesky
-from pvq.ptq.calibration import execution_order, gram_root, layer_gram
+from pvq.models.registry import load_model
+from pvq.ptq.calibration import execution_order, gram_root, layer_gram, segments
 from pvq.ptq.methods import Settings, compress_layer, method_of, row_keeps
 from pvq.ptq.sequential import compress_model_
 from pvq.ptq.shared import gptq_rows, sparsegpt_rows, wanda_rows
 
 
-def nasty_X(rng, m=30, n=10):
-    """Correlated columns, one dead, one duplicated; heavy-tailed entries."""
+def nasty_X(rng, m=30, n=10, duplicate=1.0):
+    """Correlated columns, one dead, one (nearly, with duplicate < 1) a copy of another; heavy tails."""
     X = rng.standard_t(3, size=(m, n)) @ (np.eye(n) + 0.6 * rng.standard_normal((n, n)))
     X[:, 3] = 0.0
-    X[:, 7] = X[:, 1]
+    X[:, 7] = duplicate * X[:, 1] + (1 - duplicate) * X[:, 2]
     return X
 
 
@@ -134,8 +135,9 @@ def test_sparsegpt_refuses_bad_input():
 @pytest.mark.parametrize("order", ["act", "natural"])
 def test_batched_rows_equal_per_row_functions(seed, order):
     rng = np.random.default_rng(20 + seed)
-    X = nasty_X(rng, m=8 if seed == 2 else 30, n=13)  # seed 2: fewer rows than features
-    A = bounds.compress_rows(X)
+    # seed 2: fewer rows than features; near-copies (ties in act order would fall either way in rounding)
+    X = nasty_X(rng, m=8 if seed == 2 else 30, n=13, duplicate=0.999)
+    A = X.T @ X
     W = rng.standard_normal((6, 13)) * np.array([1, 10, 0.1, 1, 1, 3])[:, None]
     keeps = np.array([0, 3, 5, 7, 12, 13])
     deltas = rng.uniform(0.05, 0.5, 6)
@@ -145,11 +147,11 @@ def test_batched_rows_equal_per_row_functions(seed, order):
     wanda = wanda_rows(A, W, keeps)
     for r in range(6):
         np.testing.assert_allclose(pruned[r], bounds.sparsegpt_prune(X, W[r], keeps[r], order=order, block=4).weights,
-                                   rtol=1e-9, atol=1e-12)
+                                   rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(joint[r], bounds.sparsegpt_prune(X, W[r], keeps[r], deltas[r], 3, order=order,
-                                                                    block=4).weights, rtol=1e-9, atol=1e-12)
+                                                                    block=4).weights, rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(gptq[r], bounds.gptq_quant(X, W[r], deltas[r], 4, order=order).weights,
-                                   rtol=1e-9, atol=1e-12)
+                                   rtol=1e-7, atol=1e-9)
         np.testing.assert_array_equal(wanda[r], bounds.wanda_prune(X, W[r], keeps[r]).weights)
 
 
@@ -233,10 +235,10 @@ def test_sequential_pass_fits_each_layer_to_the_compressed_inputs(method):
     for name in ("stem", "depthwise", "head"):
         layer = getattr(reference, name)
         G, _ = layer_gram(reference, layer, batches)
-        w = compress_layer(method, 2, layer.weight.detach().numpy(), gram_root(G), name == "depthwise", settings)
+        w = compress_layer(method, 2, layer.weight.detach().numpy(), G, name == "depthwise", settings)
         if name == "head":
             G_fp, _ = layer_gram(original, original.head, batches)
-            stale = compress_layer(method, 2, layer.weight.detach().numpy(), gram_root(G_fp), False, settings)
+            stale = compress_layer(method, 2, layer.weight.detach().numpy(), G_fp, False, settings)
             assert np.abs(stale - w).max() > 1e-3  # the two procedures differ on this model
         with torch.no_grad():
             layer.weight.copy_(torch.from_numpy(w))
@@ -285,3 +287,39 @@ def test_damping_helpers_are_shared():
     U = inverse_cholesky(A[:, seq], damping(A[:, seq], 0.01))
     H = A[:, seq].T @ A[:, seq] + damping(A[:, seq], 0.01) * np.eye(5)
     np.testing.assert_allclose(U.T @ U, np.linalg.inv(H), rtol=1e-9)
+
+
+def test_efficientnet_segments_chain_to_the_model():
+    torch.manual_seed(3)
+    model = load_model("efficientnet_lite0", pretrained=False).eval()
+    x = torch.randn(2, 3, 32, 32)
+    parts = segments(model)
+    assert len(parts) == 2 + len(model._blocks)
+    with torch.no_grad():
+        y = x
+        for part in parts:
+            y = part(y)
+        np.testing.assert_allclose(y.numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_lite0_layers_are_fitted_to_inputs_through_the_compressed_layers():
+    """With segments cached: every layer's compressed weights are what the method gives on the inputs
+    the final (compressed) model feeds it, which only earlier layers shape; the uncompressed model's
+    inputs give other weights."""
+    torch.manual_seed(4)
+    original = load_model("efficientnet_lite0", pretrained=False).eval()
+    model = load_model("efficientnet_lite0", pretrained=False).eval()
+    model.load_state_dict(original.state_dict())
+    batches = [torch.randn(2, 3, 32, 32)]
+    compress_model_(model, "gptq", 3, batches)
+    for name in ("_conv_stem", "_blocks.5._depthwise_conv", "_blocks.15._project_conv", "_fc"):
+        layer, before = model.get_submodule(name), original.get_submodule(name)
+        G, _ = layer_gram(model, layer, batches)
+        expected = compress_layer("gptq", 3, before.weight.detach().double().numpy(), G,
+                                  name.endswith("depthwise_conv"), Settings())
+        np.testing.assert_allclose(layer.weight.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+        if name != "_conv_stem":  # the stem sees the images themselves
+            G_fp, _ = layer_gram(original, before, batches)
+            stale = compress_layer("gptq", 3, before.weight.detach().double().numpy(), G_fp,
+                                   name.endswith("depthwise_conv"), Settings())
+            assert np.abs(stale - expected).max() > 1e-3

@@ -2,8 +2,10 @@
 
 Post-training compression fixes the layers one at a time in the order the forward pass runs them;
 each layer is fitted to the inputs it receives from the layers before it, already compressed (the
-sequential procedure of GPTQ and SparseGPT). :func:`layer_gram` runs the model's current weights
-on the calibration batches, stops the forward pass at the layer, and accumulates X^T X of its
+sequential procedure of GPTQ and SparseGPT). The model is run as a chain of :func:`segments`
+(EfficientNet: stem, each block, head; any other model: one segment), so the calibration inputs of
+a segment are computed once, through the compressed segments before it. :func:`layer_gram` runs a
+segment's current weights on its inputs, stops at the layer, and accumulates X^T X of its
 unfolded inputs in float64: one (K x K) matrix for a dense conv (K = in_channels * kh * kw, in the
 order of ``weight.reshape(out, -1)``) or a linear layer, and one (kh kw x kh kw) matrix per channel
 for a depthwise conv, whose every channel sees only its own input channel.
@@ -34,16 +36,39 @@ def check_layer(name: str, layer: nn.Module) -> None:
                          f"are not supported (groups = {layer.groups})")
 
 
+def segments(model: nn.Module) -> list:
+    """Callables whose chain is ``model``'s forward pass in eval mode: the stem, every block and the
+    head of a lukemelas-style EfficientNet (as its ``forward``, pooling without local_pooling), else
+    the model itself."""
+    parts = ("_conv_stem", "_bn0", "_swish", "_blocks", "_conv_head", "_bn1", "_avg_pooling", "_dropout", "_fc")
+    if not all(hasattr(model, part) for part in parts) or getattr(model._global_params, "local_pooling", False):
+        return [model]
+    rate = model._global_params.drop_connect_rate
+
+    def stem(x):
+        return model._swish(model._bn0(model._conv_stem(x)))
+
+    def block(index):
+        scaled = rate * float(index) / len(model._blocks) if rate else rate
+        return lambda x: model._blocks[index](x, drop_connect_rate=scaled)
+
+    def head(x):
+        x = model._avg_pooling(model._swish(model._bn1(model._conv_head(x))))
+        return model._fc(model._dropout(x.view(x.shape[0], -1)))
+
+    return [stem, *(block(i) for i in range(len(model._blocks))), head]
+
+
 @torch.no_grad()
-def execution_order(model: nn.Module, batch: torch.Tensor) -> list[tuple[str, nn.Module]]:
-    """Every conv and linear layer as (name, module), in the order a forward pass on ``batch`` calls them
-    (a layer the pass never reaches is left out: it sees no calibration input)."""
+def execution_order(model: nn.Module, batch: torch.Tensor, run=None) -> list[tuple[str, nn.Module]]:
+    """Every conv and linear layer of ``model`` as (name, module), in the order ``run`` (default: the
+    model) calls them on ``batch`` (a layer it never reaches is left out: it sees no calibration input)."""
     names = {module: name for name, module in model.named_modules() if isinstance(module, LAYERS)}
     seen: list[nn.Module] = []
     hooks = [module.register_forward_pre_hook(lambda m, args: seen.append(m) if m not in seen else None)
              for module in names]
     try:
-        model.eval()(batch)
+        (run or model.eval())(batch)
     finally:
         for hook in hooks:
             hook.remove()
@@ -69,9 +94,9 @@ def unfolded(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def layer_gram(model: nn.Module, layer: nn.Module, batches) -> tuple[np.ndarray, int]:
-    """(X^T X in float64, rows of X) of ``layer``'s inputs over ``batches`` through ``model`` as it is:
-    (K, K) for a dense layer, (C, kh kw, kh kw) for a depthwise conv."""
+def layer_gram(run, layer: nn.Module, batches) -> tuple[np.ndarray, int]:
+    """(X^T X in float64, rows of X) of ``layer``'s inputs over ``batches`` through ``run`` (a model in
+    eval mode, or a segment) as it is: (K, K) for a dense layer, (C, kh kw, kh kw) for a depthwise conv."""
     captured = []
 
     def hook(module, args):
@@ -84,7 +109,7 @@ def layer_gram(model: nn.Module, layer: nn.Module, batches) -> tuple[np.ndarray,
         for batch in batches:
             captured.clear()
             try:
-                model.eval()(batch)
+                run(batch)
             except _Reached:
                 pass
             if not captured:

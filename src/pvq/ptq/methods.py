@@ -26,6 +26,7 @@ from pvq import bounds
 from pvq.bounds.gptq import ORDERS
 from pvq.methods import PruneThenQuantize, Pruner, Unstructured, parse
 from pvq.prune import sparsity_for_bits
+from pvq.ptq.calibration import gram_root
 from pvq.ptq.shared import sparsegpt_rows, wanda_rows
 
 METHODS = ("rtn", "gptq", "magnitude", "wanda", "sparsegpt", "sparsegpt+gptq")
@@ -88,15 +89,15 @@ def row_keeps(pruned: int, rows: int, length: int) -> np.ndarray:
     return length - base - (np.arange(rows) < extra)
 
 
-def compress_layer(method: str, bits: int, weight: np.ndarray, root: np.ndarray | None, depthwise: bool,
+def compress_layer(method: str, bits: int, weight: np.ndarray, gram: np.ndarray | None, depthwise: bool,
                    settings: Settings) -> np.ndarray:
-    """The compressed ``weight`` (its own shape). ``root``: A with A^T A = X^T X of the layer's inputs,
-    (K, K) in the column order of weight.reshape(out, -1), or (C, kh kw, kh kw) per channel when
-    ``depthwise``; unused (None) for the data-free methods."""
+    """The compressed ``weight`` (its own shape). ``gram``: X^T X of the layer's inputs, (K, K) in the
+    column order of weight.reshape(out, -1), or (C, kh kw, kh kw) per channel when ``depthwise``
+    (pvq.ptq.calibration.layer_gram); unused (None) for the data-free methods."""
     value = method_of(method, bits, settings)
     if method in DATA_FREE:
         return value.apply(weight)[0]
-    if root is None:
+    if gram is None:
         raise ValueError(f"{method} needs the layer's calibration inputs")
     W = weight.reshape(weight.shape[0], -1).astype(np.float64)
     rows, length = W.shape
@@ -112,12 +113,13 @@ def compress_layer(method: str, bits: int, weight: np.ndarray, root: np.ndarray 
         fallback = np.abs(W).max(axis=1) / (2 ** (grid_bits - 1) - 1)
         deltas = np.where(deltas > 0, deltas, np.where(fallback > 0, fallback, 1.0))
     if depthwise:
+        root = gram_root(gram)
         out = np.stack([_one_row(method, root[c], W[c], int(keeps[c]), None if deltas is None else float(deltas[c]),
                                  grid_bits, settings) for c in range(rows)])
     elif method == "wanda":
-        out = wanda_rows(root, W, keeps)
+        out = wanda_rows(gram, W, keeps)
     else:
-        out = sparsegpt_rows(root, W, keeps, deltas, grid_bits, order=settings.order, damp=settings.damp,
+        out = sparsegpt_rows(gram, W, keeps, deltas, grid_bits, order=settings.order, damp=settings.damp,
                              block=settings.block)
     if method in ("wanda", "sparsegpt"):
         out = out.astype(np.float16).astype(np.float64)  # the spec stores kept values in FP16

@@ -13,7 +13,7 @@ import time
 import torch
 from torch import nn
 
-from pvq.ptq.calibration import execution_order, gram_root, is_depthwise, layer_gram
+from pvq.ptq.calibration import execution_order, is_depthwise, layer_gram, segments
 from pvq.ptq.methods import DATA_FREE, Settings, compress_layer, method_of
 
 
@@ -24,23 +24,25 @@ def compress_model_(model: nn.Module, method: str, bits: int, batches: list[torc
     of pvq.ptq.methods.method_of), calibrating on ``batches``. Returns the spec, the exact storage
     (bits_per_weight over all compressed weights), layer count and seconds."""
     start = time.perf_counter()
-    layers = execution_order(model, batches[0])
+    model.eval()
     value = method_of(method, bits, settings)
     storage = numel = 0.0
-    for count, (name, layer) in enumerate(layers, 1):
-        weight = layer.weight.detach().cpu().double().numpy()
-        root = None
-        if method not in DATA_FREE:
-            gram, _ = layer_gram(model, layer, batches)
-            root = gram_root(gram)
-        compressed = compress_layer(method, bits, weight, root, is_depthwise(layer), settings)
-        layer.weight.copy_(torch.from_numpy(compressed).to(layer.weight.dtype))
-        storage += value.storage_bits(weight.shape)
-        numel += weight.size
-        if progress is not None:
-            progress(f"{method} b={bits}: {name} {tuple(weight.shape)} ({count}/{len(layers)}, "
-                     f"{time.perf_counter() - start:.1f} s)")
-    return {"spec": value.spec, "bits_per_weight": storage / numel, "layers": len(layers),
+    count = 0
+    inputs = list(batches)
+    for segment in segments(model):
+        for name, layer in execution_order(model, inputs[0], segment):
+            weight = layer.weight.detach().cpu().double().numpy()
+            gram = None if method in DATA_FREE else layer_gram(segment, layer, inputs)[0]
+            compressed = compress_layer(method, bits, weight, gram, is_depthwise(layer), settings)
+            layer.weight.copy_(torch.from_numpy(compressed).to(layer.weight.dtype))
+            storage += value.storage_bits(weight.shape)
+            numel += weight.size
+            count += 1
+            if progress is not None:
+                progress(f"{method} b={bits}: {name} {tuple(weight.shape)} ({count} layers, "
+                         f"{time.perf_counter() - start:.1f} s)")
+        inputs = [segment(x) for x in inputs]
+    return {"spec": value.spec, "bits_per_weight": storage / numel, "layers": count,
             "seconds": time.perf_counter() - start}
 
 
