@@ -323,3 +323,12 @@ def test_lite0_layers_are_fitted_to_inputs_through_the_compressed_layers():
             stale = compress_layer("gptq", 3, before.weight.detach().double().numpy(), G_fp,
                                    name.endswith("depthwise_conv"), Settings())
             assert np.abs(stale - expected).max() > 1e-3
+
+
+def test_pointwise_conv_gram_is_pixels_times_pixels():
+    conv = nn.Conv2d(3, 4, 1, bias=False).double()
+    x = torch.randn(2, 3, 5, 6, dtype=torch.float64)
+    G, rows = layer_gram(conv, conv, [x], images_per_step=1)
+    pixels = x.permute(0, 2, 3, 1).reshape(-1, 3).numpy()
+    np.testing.assert_allclose(G, pixels.T @ pixels, rtol=1e-12)
+    assert rows == 60

@@ -77,26 +77,39 @@ def execution_order(model: nn.Module, batch: torch.Tensor, run=None) -> list[tup
     return [(names[module], module) for module in seen]
 
 
-def unfolded(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The layer's input as rows of its receptive fields: (rows, K) for a dense layer,
-    (N, C, kh kw, L) for a depthwise conv."""
-    if isinstance(layer, nn.Linear):
-        return x.reshape(-1, x.shape[-1])
+def _padded(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     padding = getattr(layer, "static_padding", None)  # TF "same" padding applied inside forward
-    if padding is not None:
-        x = padding(x)
+    x = padding(x) if padding is not None else x
     if not isinstance(layer.padding, tuple):
         raise ValueError(f"conv padding {layer.padding!r} is not supported: give explicit padding")
+    return x
+
+
+def _pointwise(layer: nn.Module) -> bool:
+    return (isinstance(layer, nn.Conv2d) and tuple(layer.kernel_size) == (1, 1) and tuple(layer.stride) == (1, 1)
+            and tuple(layer.padding) == (0, 0) and layer.groups == 1)
+
+
+def unfolded(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The layer's input as rows of its receptive fields: (rows, K) for a dense layer,
+    (C, rows, kh kw) for a depthwise conv."""
+    if isinstance(layer, nn.Linear):
+        return x.reshape(-1, x.shape[-1])
+    x = _padded(layer, x)
+    if _pointwise(layer):  # a 1x1 conv's receptive field is one pixel: no im2col
+        return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
     patches = F.unfold(x, layer.kernel_size, dilation=layer.dilation, padding=layer.padding, stride=layer.stride)
     if is_depthwise(layer):
-        return patches.reshape(x.shape[0], layer.in_channels, -1, patches.shape[-1])
+        per_channel = patches.reshape(x.shape[0], layer.in_channels, -1, patches.shape[-1])
+        return per_channel.permute(1, 0, 3, 2).reshape(layer.in_channels, -1, per_channel.shape[2])
     return patches.transpose(1, 2).reshape(-1, patches.shape[1])
 
 
 @torch.no_grad()
-def layer_gram(run, layer: nn.Module, batches) -> tuple[np.ndarray, int]:
+def layer_gram(run, layer: nn.Module, batches, images_per_step: int = 8) -> tuple[np.ndarray, int]:
     """(X^T X in float64, rows of X) of ``layer``'s inputs over ``batches`` through ``run`` (a model in
-    eval mode, or a segment) as it is: (K, K) for a dense layer, (C, kh kw, kh kw) for a depthwise conv."""
+    eval mode, or a segment) as it is: (K, K) for a dense layer, (C, kh kw, kh kw) for a depthwise conv.
+    Unfolded ``images_per_step`` images at a time (a 5x5 depthwise im2col is 25 times its input)."""
     captured = []
 
     def hook(module, args):
@@ -114,14 +127,11 @@ def layer_gram(run, layer: nn.Module, batches) -> tuple[np.ndarray, int]:
                 pass
             if not captured:
                 raise ValueError("the layer was not reached by the forward pass: it sees no calibration input")
-            X = unfolded(layer, captured[0]).double()
-            if is_depthwise(layer):
-                part = torch.einsum("nckl,ncjl->ckj", X, X)
-                rows += X.shape[0] * X.shape[-1]
-            else:
-                part = X.T @ X
-                rows += X.shape[0]
-            gram = part if gram is None else gram + part
+            for part in captured[0].split(images_per_step):
+                X = unfolded(layer, part).double()
+                rows += X.shape[-2]
+                step = X.transpose(-1, -2) @ X
+                gram = step if gram is None else gram + step
     finally:
         handle.remove()
     if gram is None:
