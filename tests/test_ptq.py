@@ -17,7 +17,7 @@ from pvq.models.registry import load_model
 from pvq.ptq.calibration import execution_order, gram_root, layer_gram, segments
 from pvq.ptq.methods import Settings, compress_layer, method_of, row_keeps
 from pvq.ptq.sequential import compress_model_
-from pvq.ptq.shared import gptq_rows, sparsegpt_rows, wanda_rows
+from pvq.ptq.shared import gptq_rows, inverse_cholesky_of, sparsegpt_rows, wanda_rows
 
 
 def nasty_X(rng, m=30, n=10, duplicate=1.0):
@@ -279,14 +279,18 @@ def test_joint_value_bits_must_be_whole():
         Settings(damp=0.0)
 
 
-def test_damping_helpers_are_shared():
-    """The batched pass builds its factor from pvq.bounds.hessian like gptq_quant does."""
+def test_inverse_cholesky_from_the_gram_matches_the_square_root_form():
+    """The batched factor (Cholesky of the damped G) against pvq.bounds.hessian's (QR of X), dead column left out."""
     rng = np.random.default_rng(0)
-    A = rng.standard_normal((9, 5))
-    seq = column_order(A, np.arange(5), "act")
-    U = inverse_cholesky(A[:, seq], damping(A[:, seq], 0.01))
-    H = A[:, seq].T @ A[:, seq] + damping(A[:, seq], 0.01) * np.eye(5)
-    np.testing.assert_allclose(U.T @ U, np.linalg.inv(H), rtol=1e-9)
+    X = nasty_X(rng, m=9, n=10, duplicate=0.9)  # fewer rows than features: only the damping inverts G
+    for order in ("act", "natural"):
+        sequence, U, lam = inverse_cholesky_of(X.T @ X, order, 0.01)
+        expected = column_order(X, np.flatnonzero(np.any(X != 0, axis=0)), order)
+        np.testing.assert_array_equal(sequence, expected)
+        assert np.isclose(lam, damping(X[:, expected], 0.01))
+        np.testing.assert_allclose(U, inverse_cholesky(X[:, expected], lam), rtol=1e-8, atol=1e-12)
+        H = X[:, expected].T @ X[:, expected] + lam * np.eye(expected.size)
+        np.testing.assert_allclose(U.T @ U, np.linalg.inv(H), rtol=1e-8)
 
 
 def test_efficientnet_segments_chain_to_the_model():

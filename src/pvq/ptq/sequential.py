@@ -45,8 +45,3 @@ def compress_model_(model: nn.Module, method: str, bits: int, batches: list[torc
     return {"spec": value.spec, "bits_per_weight": storage / numel, "layers": count,
             "seconds": time.perf_counter() - start}
 
-
-def nonzero_weights(model: nn.Module) -> int:
-    """Nonzero entries of every conv and linear weight."""
-    return int(sum(int(torch.count_nonzero(m.weight)) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))))
-
