@@ -336,3 +336,20 @@ def test_pointwise_conv_gram_is_pixels_times_pixels():
     pixels = x.permute(0, 2, 3, 1).reshape(-1, 3).numpy()
     np.testing.assert_allclose(G, pixels.T @ pixels, rtol=1e-12)
     assert rows == 60
+
+
+def test_shared_rows_refuse_bad_input_by_name():
+    G, W = np.eye(3), np.ones((2, 3))
+    with pytest.raises(ValueError, match="share n"):
+        sparsegpt_rows(np.eye(4), W, 1)
+    with pytest.raises(ValueError, match="keeps must lie in 0..3"):
+        wanda_rows(G, W, [1, 4])
+    with pytest.raises(ValueError, match="both deltas and bits"):
+        sparsegpt_rows(G, W, 3, deltas=[0.1, 0.1])
+    with pytest.raises(ValueError, match="positive"):
+        gptq_rows(G, W, [0.1, 0.0], 4)
+    with pytest.raises(ValueError, match="damp"):
+        gptq_rows(G, W, 0.1, 4, damp=0.0)
+    # every input dead: nothing to fit, nothing pruned beyond the count, the grid still applies
+    out = sparsegpt_rows(np.zeros((3, 3)), W, [1, 3], deltas=0.4, bits=2)
+    assert np.count_nonzero(out[0]) == 1 and np.allclose(out[1], 0.4 * np.round(1 / 0.4).clip(-2, 1))
