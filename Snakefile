@@ -12,6 +12,7 @@ configfile: f"{workflow.basedir}/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/analytic.smk"
 include: "workflow/rules/zoo.smk"
+include: "workflow/rules/formats.smk"
 include: "workflow/rules/perlayer.smk"
 include: "workflow/rules/allocation.smk"
 include: "workflow/rules/finetune.smk"
@@ -19,7 +20,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
 
-# Named targets: one per figure and table of the paper (fig10/fig11: beyond the paper).
+# Named targets: one per figure and table of the paper (fig10-fig12, table6: beyond the paper).
 TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
@@ -33,14 +34,16 @@ TARGETS = {
     "table2": TABLE2_FILES,
     "table3": rules.make_table3.output,
     "table5": rules.tabulate_table5.output,
+    "table6": rules.make_table6.output,
     "fig10": FIG10_FILES,
     "fig11": FIG11_FILES,
+    "fig12": FIG12_FILES,
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, fig10, fig11, compare, cards
+localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, table6, fig10, fig11, fig12, compare, cards
 
 
 rule all:
@@ -110,6 +113,11 @@ rule table5:
         TARGETS["table5"],
 
 
+rule table6:
+    input:
+        TARGETS["table6"],
+
+
 rule fig10:
     input:
         TARGETS["fig10"],
@@ -118,6 +126,11 @@ rule fig10:
 rule fig11:
     input:
         TARGETS["fig11"],
+
+
+rule fig12:
+    input:
+        TARGETS["fig12"],
 
 
 rule compare:

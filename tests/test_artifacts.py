@@ -79,7 +79,8 @@ def test_merge_and_table3_stop_on_a_damaged_part(tmp_path, capsys):
     out = tmp_path / "layer.csv"
     err = fails_naming(capsys, ["perlayer", "merge", "--inputs", part, "--out", out], part, "bound_layer_part", [out])
     assert "lacks bits [4]" in err
-    fails_naming(capsys, ["perlayer", "table3", "--inputs", part, "--out", out], part, "merge_layer_parts", [out])
+    for step in ("table3", "table6", "boxes"):
+        fails_naming(capsys, ["perlayer", step, "--inputs", part, "--out", out], part, "merge_layer_parts", [out])
 
 
 def test_a_corrupt_inputs_npz_is_named(tmp_path, capsys):
@@ -89,7 +90,7 @@ def test_a_corrupt_inputs_npz_is_named(tmp_path, capsys):
     out = tmp_path / "part.csv"
     argv = ["perlayer", "solve", "--inputs", npz, "--model", "m", "--layer", "x", "--part", 0, "--parts", 1,
             "--prune-time-limit", 1, "--quant-time-limit", 1, "--mip-time-limit", 1, "--mip-channels", 0,
-            "--heuristic-samples", 1, "--out", out]
+            "--heuristic-samples", 1, "--damp", 0.01, "--order", "act", "--out", out]
     fails_naming(capsys, argv, npz, "collect_layer_inputs", [out])
     np.savez(npz, **{"other/chunk": np.arange(3)})  # inputs of another config: no such layer
     assert "holds no layer 'x'" in fails_naming(capsys, argv, npz, "collect_layer_inputs", [out])
@@ -101,10 +102,11 @@ def test_a_corrupt_or_foreign_fp_pt_is_named(tmp_path, capsys):
 
     weights = tmp_path / "fp.pt"
     torch.save(build_digits_resnet(8).state_dict(), weights)
-    settings = {"digits": {"width": 8}}
+    task = {"models": {"digits_resnet": {"task": "digits"}}}
+    settings = {"digits": {"width": 8}, **task}
     assert load_fp_model("digits_resnet", settings, weights) is not None
     with pytest.raises(ArtifactError, match="size mismatch") as caught:
-        load_fp_model("digits_resnet", {"digits": {"width": 16}}, weights)  # an fp.pt of another config
+        load_fp_model("digits_resnet", {"digits": {"width": 16}, **task}, weights)  # an fp.pt of another config
     assert "-R train_fp_baseline" in str(caught.value)
     cut(weights, 0.5)
     with pytest.raises(ArtifactError, match=f"{weights} .{FP_WEIGHTS.what}. cannot be read"):
@@ -119,8 +121,9 @@ def test_a_corrupt_or_foreign_fp_pt_is_named(tmp_path, capsys):
 
 def test_table1_stops_on_a_cut_run_record(tmp_path, capsys):
     record = {"model": "digits_resnet", "method": "quant", "bits": 4, "metric_name": "acc", "metric": 90.0,
-              "val_metric": 89.0, "fp_metric": 91.0, "sparsity": 0.0, "epochs": 1, "lr": 0.01, "seed": 0,
-              "history": [], "lr_grid": []}
+              "val_metric": 89.0, "fp_metric": 91.0, "fp_metrics": {"acc": 91.0}, "table_metrics": ["acc"],
+              "sparsity": 0.0, "epochs": 1, "seeds": [0],
+              "runs": [{"seed": 0, "lr": 0.01, "metrics": {"acc": 90.0}, "history": [], "lr_grid": []}]}
     run = tmp_path / "quant-b4.json"
     RUN.write(record, run)
     cut(run, 0.8)

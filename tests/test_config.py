@@ -55,7 +55,8 @@ def test_validation_does_not_mutate_its_input():
     assert config == {"analytic": {"bits": [2]}}
 
 
-MODEL_LISTS = ["zoo.models", "perlayer.models", "allocation.models", "finetune.models", "finetune.sensitivity.models"]
+MODEL_LISTS = ["zoo.models", "perlayer.models", "allocation.models", "finetune.models", "finetune.sensitivity.models",
+               "finetune.representations.models"]
 
 
 def nested(key: str, value):

@@ -77,6 +77,10 @@ class TinyTask:
 
     metric = "acc"
     representation_layers = ("stem", "pool")
+    frozen_statistics = False
+
+    def loss(self, outputs, targets):
+        return nn.functional.cross_entropy(outputs, targets)
 
     def __init__(self, n=96, seed=0):
         g = torch.Generator().manual_seed(seed)
@@ -230,31 +234,60 @@ def test_first_last_policy():
     assert list(compressible_layers(model, "keep")) == every[1:-1]
 
 
-def test_table_pairs_methods_and_names_unsupported_rows(tmp_path):
+def _record(method, bits, per_seed, metric="acc", fp=99.0):
+    return {"model": "digits_resnet", "method": method, "bits": bits, "metric_name": metric,
+            "metric": float(np.mean(list(per_seed.values()))), "fp_metric": fp, "table_metrics": [metric],
+            "fp_metrics": {metric: fp}, "seeds": list(per_seed),
+            "runs": [{"seed": s, "metrics": {metric: v}} for s, v in per_seed.items()]}
+
+
+def test_table_pairs_methods_per_seed_and_names_unsupported_rows(tmp_path):
     import json
 
+    from scipy import stats
+
+    values = {("quant", 8): {0: 98.0, 1: 97.0, 2: 98.5}, ("prune", 8): {0: 97.5, 1: 97.2, 2: 98.0},
+              ("quant", 2): {0: 95.0, 1: 94.0, 2: 96.0}, ("prune", 2): {0: 80.0, 1: 85.0, 2: 83.0}}
     files = []
-    for method, metric in (("quant", 98.0), ("prune", 90.0)):
-        for bits in (2, 8):
-            path = tmp_path / f"{method}-b{bits}.json"
-            path.write_text(json.dumps({"model": "digits_resnet", "method": method, "bits": bits,
-                                        "metric_name": "acc", "fp_metric": 99.0, "metric": metric + bits}))
-            files.append(path)
+    for (method, bits), per_seed in values.items():
+        path = tmp_path / f"{method}-b{bits}.json"
+        path.write_text(json.dumps(_record(method, bits, per_seed)))
+        files.append(path)
     table = finetune_table(files, {"EfficientDet": {"metric": "mAP", "reason": "no"}}, [2, 8])
-    assert list(table.columns) == ["model", "metric", "fp", "bits", "quant", "prune"]
+    assert list(table.columns) == ["model", "metric", "fp", "bits", "quant", "prune", "quant_lo", "quant_hi",
+                                   "prune_lo", "prune_hi", "seeds", "winner"]
     assert table["bits"].tolist() == [8, 2, 8, 2]
-    assert table.iloc[0][["quant", "prune"]].tolist() == [106.0, 98.0]
+    two = table.iloc[1]
+    quant = list(values[("quant", 2)].values())
+    lo, hi = stats.t.interval(0.95, 2, loc=np.mean(quant), scale=stats.sem(quant))
+    assert (two["quant"], two["quant_lo"], two["quant_hi"]) == pytest.approx((95.0, lo, hi))
+    assert two["winner"] == "quant" and two["seeds"] == 3
+    assert table.iloc[0]["winner"] == "inconclusive"  # 8 bits: +0.5, -0.2, +0.5 points
     assert table.iloc[2]["model"] == "EfficientDet" and np.isnan(table.iloc[2]["quant"])
+
+
+def test_table_refuses_a_cell_without_its_partner(tmp_path):
+    import json
+
+    path = tmp_path / "quant-b4.json"
+    path.write_text(json.dumps(_record("quant", 4, {0: 90.0})))
+    with pytest.raises(ValueError, match="pairs quant with prune"):
+        finetune_table([path])
 
 
 def test_config_cross_checks_name_the_key():
     with pytest.raises(ConfigError, match="finetune.representations.bits"):
         validate({"finetune": {"bits": [2, 8], "representations": {"bits": 4}}})
+    resnet = {"task": "imagenet", "metric": "acc", "batch_size": 8, "weight_decay": 0, "optimizer": "sgd",
+              "epochs": 1, "lr": 0.1, "seeds": 1}
     with pytest.raises(ConfigError, match="imagenet_path"):
-        validate({"finetune": {"models": {"resnet18": {"metric": "acc", "batch_size": 8, "weight_decay": 0,
-                                                       "optimizer": "sgd", "epochs": 1, "lr": 0.1}}}})
+        validate({"finetune": {"models": {"resnet18": resnet}}})
     with pytest.raises(ConfigError, match="finetune.models"):
         validate({"finetune": {"models": {"alexnet": {}}}})
+    with pytest.raises(ConfigError, match="finetune.models.resnet18.metric': task 'photos' reports 'agree'"):
+        validate({"finetune": {"models": {"resnet18": {**resnet, "task": "photos"}}}})
+    with pytest.raises(ConfigError, match="digits_resnet and only it"):
+        validate({"finetune": {"models": {"resnet18": {**resnet, "task": "digits"}}}})
 
 
 def test_torch_magnitude_mask_equals_the_numpy_reference():
@@ -264,9 +297,13 @@ def test_torch_magnitude_mask_equals_the_numpy_reference():
     rng = np.random.default_rng(1)
     w = rng.normal(size=(16, 8, 3, 3)).astype(np.float32)
     w[0, 0] = 0.5  # ties
-    for sparsity in (0.0, 0.3, 0.5, 0.875):
-        ours = magnitude_mask(torch.from_numpy(w), sparsity).numpy()
-        np.testing.assert_array_equal(ours, reference(np.abs(w), sparsity))
+    coarse = np.round(w, 1)  # many ties straddling every threshold
+    channels_last = torch.from_numpy(w).contiguous(memory_format=torch.channels_last)
+    for sparsity in (0.0, 0.3, 0.5, 0.875, 0.999, 1.0):
+        for array in (w, coarse):
+            ours = magnitude_mask(torch.from_numpy(array), sparsity).numpy()
+            np.testing.assert_array_equal(ours, reference(np.abs(array), sparsity))
+        np.testing.assert_array_equal(magnitude_mask(channels_last, sparsity).numpy(), reference(np.abs(w), sparsity))
 
 
 @pytest.mark.parametrize("total", [1, 2, 3, 8])

@@ -29,8 +29,8 @@ def fake_imagenet(root, per_class=6, classes=2, val_per_class=2):
 def settings_for(root, model="mobilenet_v3_small"):
     return {"seed": 0, "threads": 1, "baseline_bits": 16, "imagenet_path": str(root),
             "imagenet": {"val_images": 4, "representation_images": 2, "workers": 0},
-            "models": {model: {"metric": "acc", "batch_size": 4, "weight_decay": 1e-4, "optimizer": "sgd",
-                               "epochs": 1, "lr": 1e-3}},
+            "models": {model: {"task": "imagenet", "metric": "acc", "batch_size": 4, "weight_decay": 1e-4,
+                               "optimizer": "sgd", "epochs": 1, "lr": 1e-3, "seeds": 2}},
             "lr_grid": [0], "long_factor": 2, "ramp_fraction": 0.75, "mask_update_steps": 1, "scale_lr": 1e-5,
             "first_last": "compress"}
 
@@ -50,14 +50,16 @@ def test_imagenet_run_end_to_end_on_cpu(tmp_path):
     torch.manual_seed(0)
     weights = tmp_path / "fp.pt"
     torch.save(build_imagenet_model("mobilenet_v3_small", pretrained=False).state_dict(), weights)
-    (tmp_path / "fp.json").write_text(json.dumps({"metric_name": "acc", "metric": 50.0}))
+    (tmp_path / "fp.json").write_text(json.dumps({"model": "mobilenet_v3_small", "metric_name": "acc", "metric": 50.0,
+                                                  "metrics": {"acc": 50.0}, "table_metrics": ["acc"]}))
     record = finetune_run("mobilenet_v3_small", "prune", 4, settings, weights, tmp_path / "fp.json",
                           tmp_path / "prune-b4.json", tmp_path / "prune-b4_representations.csv",
                           checkpoint_dir=tmp_path / "checkpoints", log=lambda _m: None)
     assert record["sparsity"] == pytest.approx(0.75, abs=1e-4) and record["epochs"] == 1
+    assert record["seeds"] == [0, 1] and [run["seed"] for run in record["runs"]] == [0, 1]
     assert not (tmp_path / "checkpoints" / "prune-b4").exists()
     reps = (tmp_path / "prune-b4_representations.csv").read_text().splitlines()
-    assert len(reps) == 1 + 2 * len(REPRESENTATION_LAYERS["mobilenet_v3_small"])
+    assert len(reps) == 1 + 2 * 2 * len(REPRESENTATION_LAYERS["mobilenet_v3_small"])  # 2 seeds x epochs 0, 1
 
 
 @pytest.mark.parametrize("name", IMAGENET_MODELS)

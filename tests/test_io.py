@@ -75,8 +75,8 @@ def test_written_files_get_the_mode_open_would_give(tmp_path, umask):
 
 def example(table: Table) -> pd.DataFrame:
     """A frame that satisfies ``table``: two values per key column (every combination), fillers elsewhere."""
-    values = {int: [2, 4], float: [0.5, 1.5], str: ["a", "b"]}
-    fillers = {int: 3, float: 0.25, str: "x"}
+    values = {int: [2, 4], float: [0.5, 1.5], str: ["a", "b"], bool: [True, False]}
+    fillers = {int: 3, float: 0.25, str: "x", bool: True}
     keys = [dict(zip(table.key, combo)) for combo in itertools.product(
         *[values[table.columns[name]] for name in table.key])] or [{}] * max(table.min_rows, 2)
     rows = [{name: row.get(name, fillers[kind]) for name, kind in table.columns.items()} for row in keys]
@@ -119,10 +119,15 @@ def corruptions(table: Table, text: str) -> dict[str, str]:
     }
     if table.complete:
         cases["cut at a line end"] = (header + first + "".join(rest[:-1]), f"lacks {table.complete}")
-    numeric = [name for name, kind in table.columns.items() if kind is not str]
+    numeric = [name for name, kind in table.columns.items() if kind in (int, float)]
     frame = example(table).astype(object)
     frame.loc[0, numeric[-1]] = "oops"
     cases["text in a number"] = (frame.to_csv(index=False), f"non-numeric {numeric[-1]!r}")
+    flags = [name for name, kind in table.columns.items() if kind is bool]
+    if flags:
+        frame = example(table).astype(object)
+        frame.loc[0, flags[0]] = "yes"
+        cases["text in a flag column"] = (frame.to_csv(index=False), f"non-true/false {flags[0]!r}")
     required = [name for name in table.columns if name not in table.optional and name not in table.key]
     if required:
         frame = example(table).astype(object)

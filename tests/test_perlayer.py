@@ -13,7 +13,7 @@ from pvq.models.images import bundled_photos, evaluation_tensor, random_crops
 from pvq.perlayer.activations import capture_inputs, group_columns, unfold
 from pvq.perlayer.collect import Selection, layer_chunks
 from pvq.perlayer.solve import COLUMNS, keep_for_bits
-from pvq.perlayer.summary import chunk_boxes, table3
+from pvq.perlayer.summary import METHODS, chunk_boxes, gap_db, table3, table6
 
 CATEGORIES = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
 
@@ -97,7 +97,8 @@ def _row(chunk, channel, signal, quant, prune, **extra):
                prune_magnitude_snr_db=0.0, prune_refit_snr_db=10 * np.log10(signal / p_heur),
                prune_opt_snr_db=10 * np.log10(signal / p_best), prune_bound_snr_db=10 * np.log10(signal / p_best),
                prune_status="optimal", prune_mip_snr_db=np.nan, prune_mip_bound_snr_db=np.nan,
-               prune_mip_status="not_run")
+               prune_mip_status="not_run", quant_gptq_snr_db=0.0, prune_obs_snr_db=0.0, prune_wanda_snr_db=0.0,
+               prune_wanda_refit_snr_db=0.0, joint_obs_gptq_snr_db=0.0, joint_bound_snr_db=1.0)
     row.update(extra)
     return row
 
@@ -114,6 +115,74 @@ def test_chunk_brackets_sum_errors_over_channels():
     assert boxes.loc[0, "winner"] == "quant" and boxes.loc[1, "winner"] == "undecided"
     summary = table3(rows)
     assert summary.loc[0, "quant_wins_pct"] == 50 and summary.loc[0, "undecided_pct"] == 50
+
+
+def test_one_shot_marks_are_chunk_snrs():
+    """A mark sums errors over the chunk's channels like the box: 10 log10(sum signal / sum error)."""
+    snr = lambda signal, err: 10 * np.log10(signal / err)  # noqa: E731
+    rows = pd.DataFrame([_row(0, 0, 100.0, (1.0, 0.5), (20.0, 10.0), quant_gptq_snr_db=snr(100, 0.8),
+                              prune_obs_snr_db=snr(100, 12.0), prune_wanda_snr_db=snr(100, 50.0),
+                              prune_wanda_refit_snr_db=np.inf),
+                         _row(0, 1, 300.0, (3.0, 1.5), (40.0, 30.0), quant_gptq_snr_db=snr(300, 2.2),
+                              prune_obs_snr_db=snr(300, 33.0), prune_wanda_snr_db=snr(300, 70.0),
+                              prune_wanda_refit_snr_db=snr(300, 35.0))])
+    box = chunk_boxes(rows).iloc[0]
+    assert box["quant_gptq_db"] == pytest.approx(snr(400, 3.0))
+    assert box["prune_obs_db"] == pytest.approx(snr(400, 45.0))
+    assert box["prune_wanda_db"] == pytest.approx(snr(400, 120.0))
+    assert box["prune_wanda_refit_db"] == pytest.approx(snr(400, 35.0))  # an exact fit adds no error
+    assert list(chunk_boxes(rows).columns[-4:]) == ["quant_gptq_db", "prune_obs_db", "prune_wanda_db",
+                                                    "prune_wanda_refit_db"]
+
+
+def _problem(chunk, channel, bits, signal, errors, quant_status="optimal", prune_status="optimal"):
+    """A row whose method errors are given by name (METHODS, plus quant_opt, prune_opt, joint_bound)."""
+    snr = {name: 10 * np.log10(signal / err) if err > 0 else np.inf for name, err in errors.items()}
+    column = {name: col for name, _, col in METHODS}
+    return _row(chunk, channel, signal, (1.0, 1.0), (1.0, 1.0), bits=bits, quant_status=quant_status,
+                prune_status=prune_status, quant_exact_snr_db=snr["quant_opt"], prune_opt_snr_db=snr["prune_opt"],
+                joint_bound_snr_db=snr["joint_bound"], **{column[m]: snr[m] for m in column})
+
+
+def test_table6_by_hand():
+    """Two chunks of two channels at 4 bits. Gaps are 10 log10(method error / optimum error) over the
+    certified problems only; verdicts compare chunk SNRs (summed errors)."""
+    base = dict(park_boyd=2.0, gptq=1.5, magnitude_refit=3.0, obs=2.5, wanda=8.0, wanda_refit=4.0, obs_gptq=6.0,
+                quant_opt=1.0, prune_opt=2.0, joint_bound=3.0)
+    rows = pd.DataFrame([
+        _problem(0, 0, 4, 100.0, {**base, "wanda": 1.0}),  # (Wanda below the optimum: arithmetic only)
+        _problem(0, 1, 4, 100.0, {**base, "gptq": 1.0, "obs": 2.0, "wanda": 1.0}),
+        # chunk 1: pruning wins for the paper's heuristics (1 < 1.5), quantization with GPTQ (0.9 < 1.0)
+        _problem(1, 0, 4, 100.0, {**base, "park_boyd": 1.5, "gptq": 0.9, "magnitude_refit": 1.0, "obs": 1.0,
+                                  "wanda": 0.9, "quant_opt": 0.5, "prune_opt": 0.8}, quant_status="time_limit"),
+        _problem(1, 1, 4, 100.0, {**base, "park_boyd": 1.5, "gptq": 0.9, "magnitude_refit": 1.0, "obs": 1.0,
+                                  "wanda": 0.9, "quant_opt": 0.5, "prune_opt": 0.8}, prune_status="time_limit"),
+    ])
+    table = table6(rows).set_index("method")
+    db = lambda ratio: 10 * np.log10(ratio)  # noqa: E731
+    gptq = table.loc["gptq"]
+    assert (gptq["certified"], gptq["problems"], gptq["chunks"], gptq["reference"]) == (3, 4, 2, "optimum")
+    assert gptq["median_gap_db"] == pytest.approx(db(1.5))  # gaps db(1.5), db(1.0), db(0.9 / 0.5)
+    assert gptq["worst_gap_db"] == pytest.approx(db(1.8))
+    obs = table.loc["obs"]
+    assert obs["certified"] == 3 and obs["worst_gap_db"] == pytest.approx(db(1.25))
+    assert obs["median_gap_db"] == pytest.approx(db(1.25))  # gaps db(1.25), db(1.0), db(1.25)
+    # verdicts: paper (Park & Boyd vs magnitude + refit): chunk 0 quant (4 < 6), chunk 1 prune (3 > 2).
+    # GPTQ vs magnitude + refit: quant, quant (1.8 < 2) -> one of two changes
+    assert gptq["verdict_changed_pct"] == 50
+    assert table.loc["obs", "verdict_changed_pct"] == 50           # GPTQ 1.8 vs OBS 2.0
+    assert table.loc["wanda", "verdict_changed_pct"] == 100  # chunk 0: GPTQ 2.5 vs 2.0 prune; chunk 1: 1.8 vs 1.8 tie
+    assert table.loc["wanda_refit", "verdict_changed_pct"] == 50  # quant (2.5 < 8), quant (1.8 < 8)
+    assert np.isnan(table.loc["park_boyd", "verdict_changed_pct"])
+    joint = table.loc["obs_gptq"]
+    assert joint["reference"] == "lower bound" and joint["certified"] == 4
+    assert joint["median_gap_db"] == pytest.approx(db(2.0)) and joint["worst_gap_db"] == pytest.approx(db(2.0))
+    assert list(table.reset_index()["method"]) == [m for m, _, _ in METHODS]
+
+
+def test_gap_db_of_exact_fits():
+    ref, method = pd.Series([np.inf, np.inf, 20.0]), pd.Series([np.inf, 15.0, 18.0])
+    np.testing.assert_array_equal(gap_db(ref, method), [0.0, np.inf, 2.0])
 
 
 def test_exact_quantization_collapses_the_box():
@@ -148,8 +217,20 @@ def test_smoke_run_certifies_every_pruning_optimum(smoke_run):
     assert (table["quant_exact_snr_db"] >= table["quant_heuristic_snr_db"] - 1e-9).all()
     assert (table["quant_exact_bound_snr_db"] >= table["quant_exact_snr_db"] - 1e-9).all()
     assert (table["quant_heuristic_snr_db"] >= table["quant_rtn_snr_db"] - 1e-9).all()
+    # the one-shot methods never beat a certified optimum (or the joint problem's certified bound)
+    assert (table.loc[exact, "quant_gptq_snr_db"] <= table.loc[exact, "quant_exact_snr_db"] + 1e-9).all()
+    for column in ("prune_obs_snr_db", "prune_wanda_snr_db", "prune_wanda_refit_snr_db"):
+        assert (table[column] <= table["prune_opt_snr_db"] + 1e-9).all(), column
+    assert (table["prune_wanda_refit_snr_db"] >= table["prune_wanda_snr_db"] - 1e-9).all()
+    assert (table["joint_obs_gptq_snr_db"] <= table["joint_bound_snr_db"] + 1e-9).all()
+    assert (table["joint_bound_snr_db"] <= np.minimum(table["prune_opt_snr_db"], table["quant_exact_snr_db"])
+            + 1e-9).all()
     summary = pd.read_csv(smoke_run / "tables" / "table3_perlayer.csv")
     assert set(summary["bits"]) == {2, 4, 8}
     for suffix in ("pdf", "png"):
         assert (smoke_run / "figures" / f"fig4_perlayer.{suffix}").stat().st_size > 1000
     assert "SCIP" in (smoke_run / "cards" / "perlayer.md").read_text()
+    gaps = pd.read_csv(smoke_run / "tables" / "table6_gap_to_optimum.csv")
+    assert len(gaps) == 3 * len(METHODS) and set(gaps["bits"]) == {2, 4, 8}
+    assert (gaps["median_gap_db"].dropna() >= -1e-9).all() and (gaps["problems"] == 2).all()
+    assert "GPTQ" in (smoke_run / "cards" / "perlayer.md").read_text()

@@ -139,7 +139,7 @@ def contract_of(path):
     from pvq.analytic.artifacts import NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
     from pvq.finetune.artifacts import (FP_RECORD, REPRESENTATIONS, RUN, SENSITIVITY, SENSITIVITY_CORRELATION,
                                         TABLE1, TABLE5)
-    from pvq.perlayer.artifacts import LAYER_BOUNDS, LAYER_PART
+    from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS, LAYER_PART, TABLE6
     from pvq.zoo.artifacts import ZOO_SWEEP
 
     stage, name = path.parts[0], path.name
@@ -148,7 +148,8 @@ def contract_of(path):
     fixed = {"normal.csv": NORMAL, "normal_profile.csv": NORMAL_PROFILE, "normal_levels.csv": NORMAL_LEVELS,
              "student_t.csv": STUDENT_T, "fp.json": FP_RECORD, "sensitivity.csv": SENSITIVITY,
              "sensitivity_correlation.csv": SENSITIVITY_CORRELATION, "table1_finetune.csv": TABLE1,
-             "table5_finetune_long.csv": TABLE5}
+             "table5_finetune_long.csv": TABLE5, "chunk_boxes.csv": CHUNK_BOXES,
+             "table6_gap_to_optimum.csv": TABLE6}
     if name in fixed:
         return fixed[name]
     if stage == "zoo" and path.suffix == ".csv":
@@ -178,7 +179,7 @@ def test_every_artifact_of_the_smoke_run_meets_its_contract_and_a_cut_copy_is_re
             contract.read(broken)
         assert f"{broken} ({contract.what})" in str(caught.value) and f"-R {contract.rule}" in str(caught.value)
         checked.add(contract.what)
-    assert len(checked) == 16, sorted(checked)  # every CSV and JSON kind a stage reads
+    assert len(checked) == 18, sorted(checked)  # every CSV and JSON kind a stage reads
 
 
 def test_a_cut_or_foreign_fp_pt_and_inputs_npz_of_the_smoke_run_are_named(smoke_run, tmp_path):
@@ -187,15 +188,17 @@ def test_a_cut_or_foreign_fp_pt_and_inputs_npz_of_the_smoke_run_are_named(smoke_
     from pvq.perlayer.artifacts import LAYER_INPUTS
     from pvq.perlayer.collect import load_layer
 
-    settings = {"digits": {"width": 8}}  # configs/smoke.yaml
+    def settings(width):  # the slice of configs/smoke.yaml that load_fp_model reads
+        return {"models": {"digits_resnet": {"task": "digits"}}, "digits": {"width": width}}
+
     weights = smoke_run / "finetune" / "digits_resnet" / "fp.pt"
-    load_fp_model("digits_resnet", settings, weights)
+    load_fp_model("digits_resnet", settings(8), weights)
     broken = tmp_path / "fp.pt"
     broken.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     for path, width, problem in [(broken, 8, "cannot be read"),
-                                 (weights, 16, "size mismatch")]:  # 16: an fp.pt of the default tier
+                                 (weights, 16, "size mismatch")]:  # 16: a network of another width
         with pytest.raises(ArtifactError) as caught:
-            load_fp_model("digits_resnet", {"digits": {"width": width}}, path)
+            load_fp_model("digits_resnet", settings(width), path)
         for part in (f"{path} (fine-tuning's FP baseline weights)", problem, "-R train_fp_baseline"):
             assert part in str(caught.value)
     inputs = next((smoke_run / "perlayer").glob("*/inputs.npz"))

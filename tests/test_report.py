@@ -213,7 +213,8 @@ def perlayer_rows(boxes, model="m", layer="L", n=32):
                      "quant_exact_bound_snr_db": q_high, "quant_sdp_bound_snr_db": q_high + 1.0,
                      "quant_sdp_status": "bound", "quant_status": "optimal",
                      "prune_refit_snr_db": p_low, "prune_opt_snr_db": p_high, "prune_bound_snr_db": p_high,
-                     "prune_status": "optimal"})
+                     "prune_status": "optimal", "quant_gptq_snr_db": q_low, "prune_obs_snr_db": p_low,
+                     "prune_wanda_snr_db": p_low, "prune_wanda_refit_snr_db": p_low})
     return pd.DataFrame(rows)
 
 

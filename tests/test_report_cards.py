@@ -84,7 +84,8 @@ def test_zoo_card_states_the_enforced_exact_limit_and_the_weights(tmp_path):
 def perlayer_artifacts(tmp_path, status="optimal", chunks=2, model="efficientnet_lite0"):
     rows = [{"model": model, "layer": "_blocks.2._expand_conv", "chunk": c, "out_channel": o, "n": 32, "m": 6272,
              "bits": 4, "sparsity": 0.75, "prune_status": status, "quant_status": "optimal",
-             "quant_sdp_status": "bound", "prune_mip_status": "not_run"}
+             "quant_sdp_status": "bound", "prune_mip_status": "not_run", "quant_gptq_seconds": 0.0004 + 1e-4 * o,
+             "prune_obs_seconds": 0.0012}
             for c in range(chunks) for o in range(3)]
     return {"perlayer": [write_csv(tmp_path / "layer.csv", pd.DataFrame(rows), "perlayer")]}
 
@@ -94,11 +95,15 @@ def test_perlayer_card_follows_settings_and_artifacts(tmp_path):
     assert "_blocks.2._expand_conv: 2 chunks of 32 input features, 3 output channels each, 6,272 rows" in card
     assert "8 seeded random crops" in card and "china" in card and "grace_hopper" in card
     assert "pruning: 6 optimal" in card and weights_name("efficientnet_lite0") in card
+    assert "GPTQ: rounding with error feedback through the inverse Hessian, act-order" in card
+    assert "dampening 0.01 x mean(diag X^T X)" in card and "median 0.5 ms (GPTQ), 1.2 ms (OBS) per problem" in card
     other = quantization_card("perlayer",
-                              config(perlayer={"calibration_images": 3, "time_limits": {"prune_exact": 7}}),
+                              config(perlayer={"calibration_images": 3, "time_limits": {"prune_exact": 7},
+                                               "oneshot": {"damp": 0.1, "order": "natural"}}),
                               perlayer_artifacts(tmp_path, status="time_limit", chunks=1))
     assert "3 seeded random crops" in other and "pruning B&B 7 s" in other
     assert "1 chunk of 32" in other and "pruning: 3 time_limit" in other
+    assert "GPTQ, natural order, dampening 0.1 x" in other and "act-order" not in other
 
 
 def test_allocation_card_follows_settings_and_artifacts(tmp_path):
@@ -108,7 +113,8 @@ def test_allocation_card_follows_settings_and_artifacts(tmp_path):
                              "solver_status": status if strategy == "milp" else "heuristic"}
                             for m, b, status in cells for strategy in ("milp", "greedy")])
     fp = tmp_path / "fp.json"
-    fp.write_text(json.dumps({"model": "digits_resnet", "epochs": 30, "metric_name": "acc", "metric": 97.5}))
+    fp.write_text(json.dumps({"model": "digits_resnet", "epochs": 30, "metric_name": "acc", "metric": 97.5,
+                              "metrics": {"acc": 97.5}, "table_metrics": ["acc"]}))
     artifacts = {"allocation": [write_csv(tmp_path / "a.csv", results, "allocation")], "fp": [str(fp)]}
     card = quantization_card("allocation", config(), artifacts)
     assert "2, 4.5 bits per weight" in card and "MILP outcomes: 2 optimal, 1 time_limit" in card and "cbc" in card
@@ -119,11 +125,13 @@ def test_allocation_card_follows_settings_and_artifacts(tmp_path):
     assert "a relative index" in other and "highs" in other and "bitmap" not in other
 
 
-def finetune_artifacts(tmp_path, epochs=8, lrs=(0.01, 0.0033), bits=(4, 2), long=True):
+def finetune_artifacts(tmp_path, epochs=8, lrs=(0.01, 0.0033), bits=(4, 2), long=True, seeds=(0,)):
     def record(method, b, lr, factor=1):
         return {"model": "digits_resnet", "method": method, "bits": b, "metric_name": "acc", "metric": 95.0,
-                "fp_metric": 98.0, "sparsity_target": 1 - b / 16 if method == "prune" else None,
-                "epochs": epochs * factor, "lr": lr, "seed": 0, "seconds": 30.0, "device": "cpu",
+                "fp_metric": 98.0, "fp_metrics": {"acc": 98.0}, "table_metrics": ["acc"], "seeds": list(seeds),
+                "runs": [{"seed": s, "lr": lr, "metrics": {"acc": 95.0}} for s in seeds],
+                "sparsity_target": 1 - b / 16 if method == "prune" else None,
+                "epochs": epochs * factor, "seconds": 30.0, "device": "cpu",
                 "schedule": {"optimizer": "sgd", "batch_size": 64, "weight_decay": 5e-4}}
     paths = {"runs": [], "long": []}
     for i, (method, b) in enumerate((m, b) for m in ("quant", "prune") for b in bits):
@@ -132,7 +140,8 @@ def finetune_artifacts(tmp_path, epochs=8, lrs=(0.01, 0.0033), bits=(4, 2), long
             path.write_text(json.dumps(record(method, b, lrs[i % len(lrs)], factor)))
             paths[kind].append(str(path))
     fp = tmp_path / "fp.json"
-    fp.write_text(json.dumps({"model": "digits_resnet", "epochs": 30, "metric_name": "acc", "metric": 98.0}))
+    fp.write_text(json.dumps({"model": "digits_resnet", "epochs": 30, "metric_name": "acc", "metric": 98.0,
+                              "metrics": {"acc": 98.0}, "table_metrics": ["acc"]}))
     return {**paths, "fp": [str(fp)]}
 
 
@@ -149,6 +158,22 @@ def test_finetune_card_describes_the_runs_made(tmp_path):
     assert "0.33^0, 0.33^1" in other and "lr 0.0001" in other and "up to 2 px" in other
     assert "2 runs (prune, quant at 8 bits), 3 epochs" in other and "chosen lr 0.1" in other
     assert "| Table 5 | not run |" in other
+    seeded = quantization_card("finetune", config(), finetune_artifacts(tmp_path, seeds=(0, 1, 2)))
+    assert "0, 1, 2: 3 per cell, both methods on the same data per seed (paired)" in seeded
+    assert "cross-entropy with the labels" in seeded and "photos" not in seeded
+
+
+def test_finetune_card_names_the_photos_the_seeds_and_the_distillation_loss(tmp_path):
+    artifacts = finetune_artifacts(tmp_path, seeds=(0, 1, 2))
+    for path in artifacts["runs"] + artifacts["long"]:
+        record = json.loads(open(path).read())
+        record["model"] = "efficientnet_lite0"
+        open(path, "w").write(json.dumps(record))
+    card = quantization_card("finetune", config(), artifacts)
+    assert "distillation from the uncompressed model, T^2 KL(teacher \\|\\| student) on the logits, T = 1" in card
+    assert "held out for the reported metrics chelsea, coffee, flower, motorcycle (48 random crops each" in card
+    assert "never seen in training" in card and "validation grace_hopper, rocket" in card
+    assert "relative to the uncompressed model's" in card and "ImageNet at" not in card
 
 
 def test_card_and_comparison_rules_depend_on_the_artifacts_they_read(tmp_path):

@@ -18,6 +18,7 @@ COMMANDS = {
     "analytic": "pvq.analytic.cli",
     "perlayer": "pvq.perlayer.cli",
     "finetune": "pvq.finetune.cli",
+    "formats": "pvq.formats.cli",
     "plot": "pvq.plots.cli",
     "provenance": "pvq.provenance_cli",
     "report": "pvq.report.cli",

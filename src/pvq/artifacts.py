@@ -5,10 +5,11 @@ code that writes each artifact (``pvq.<stage>.artifacts``); a new input name nee
 from __future__ import annotations
 
 from pvq.allocation.artifacts import ACCURACY, CHOICES, SUMMARY
-from pvq.analytic.artifacts import NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
+from pvq.analytic.artifacts import ANALYTIC_FORMATS, NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
+from pvq.formats.artifacts import FORMATS_PARETO
 from pvq.finetune.artifacts import REPRESENTATIONS, SENSITIVITY, SENSITIVITY_CORRELATION, TABLE1, TABLE5
 from pvq.io import Table
-from pvq.perlayer.artifacts import LAYER_BOUNDS
+from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS
 from pvq.zoo.artifacts import ZOO_SWEEP
 
 INPUTS: dict[str, Table] = {
@@ -16,8 +17,11 @@ INPUTS: dict[str, Table] = {
     "profile": NORMAL_PROFILE,
     "levels": NORMAL_LEVELS,
     "student_t": STUDENT_T,
+    "analytic_formats": ANALYTIC_FORMATS,
+    "pareto": FORMATS_PARETO,
     "zoo": ZOO_SWEEP,
     "perlayer": LAYER_BOUNDS,
+    "perlayer_boxes": CHUNK_BOXES,
     "allocation": SUMMARY,
     "choices": CHOICES,
     "accuracy": ACCURACY,

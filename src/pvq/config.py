@@ -143,15 +143,48 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     problems += [f"config key 'allocation.models': {name!r} is not in zoo.models (its zoo CSV gives the "
                  f"tensors and their kurtosis) nor the fine-tuning stage's digits_resnet"
                  for name in config["allocation"]["models"] if name not in config["zoo"]["models"] and name not in trained]
-    finetune = config["finetune"]
-    if finetune["representations"]["bits"] not in finetune["bits"]:
-        problems.append(f"config key 'finetune.representations.bits': {finetune['representations']['bits']} "
-                        f"is not in finetune.bits = {finetune['bits']}")
-    for name in [*finetune["sensitivity"]["models"], finetune["representations"]["model"]]:
-        if name not in finetune["models"]:
-            problems.append(f"config key 'finetune.sensitivity.models' or 'finetune.representations.model': "
-                            f"{name!r} is not in finetune.models")
-    imagenet_models = sorted(set(finetune["models"]) - {"digits_resnet"})
+    problems += _finetune_problems(config)
+    return problems
+
+
+FINETUNE_TASKS = {"digits": "acc", "photos": "agree", "imagenet": "acc"}  # task -> its headline metric
+
+
+def finetune_bits(finetune: dict[str, Any], model: str) -> list[int]:
+    """A fine-tuned model's bit widths: its own list, else finetune.bits."""
+    return finetune["models"][model].get("bits", finetune["bits"])
+
+
+def _finetune_problems(config: dict[str, Any]) -> list[str]:
+    """Tasks that fit their models, figures drawing models and bits that run, disjoint photo scenes."""
+    from pvq.models.photos import SCENES
+
+    finetune, problems = config["finetune"], []
+    for name, hp in finetune["models"].items():
+        where = f"config key 'finetune.models.{name}"
+        if (name == "digits_resnet") != (hp["task"] == "digits"):
+            problems.append(f"{where}.task': {hp['task']!r}; digits_resnet and only it has task 'digits'")
+        if hp["metric"] != FINETUNE_TASKS[hp["task"]]:
+            problems.append(f"{where}.metric': task {hp['task']!r} reports {FINETUNE_TASKS[hp['task']]!r}, "
+                            f"not {hp['metric']!r}")
+    for key in ("sensitivity", "representations"):
+        for name in finetune[key]["models"]:
+            if name not in finetune["models"]:
+                problems.append(f"config key 'finetune.{key}.models': {name!r} is not in finetune.models")
+            elif key == "representations" and finetune[key]["bits"] not in finetune_bits(finetune, name):
+                problems.append(f"config key 'finetune.representations.bits': {finetune[key]['bits']} is not "
+                                f"among {name}'s bits {finetune_bits(finetune, name)}")
+    seen: dict[str, str] = {}
+    for group in ("train_scenes", "val_scenes", "test_scenes"):
+        for scene in finetune["photos"][group]:
+            if scene not in SCENES:
+                problems.append(f"config key 'finetune.photos.{group}': unknown scene {scene!r} "
+                                f"(known: {', '.join(sorted(SCENES))})")
+            elif scene in seen:
+                problems.append(f"config key 'finetune.photos.{group}': scene {scene!r} is also in "
+                                f"finetune.photos.{seen[scene]}; held-out scenes must never be trained on")
+            seen.setdefault(scene, group)
+    imagenet_models = sorted(name for name, hp in finetune["models"].items() if hp["task"] == "imagenet")
     if imagenet_models and config["imagenet_path"] is None:
         problems.append(f"config key 'imagenet_path': finetune.models {imagenet_models} need ImageNet; "
                         "set imagenet_path")

@@ -114,7 +114,7 @@ class Artifact:
 class Table(Artifact):
     """A CSV artifact's contract.
 
-    columns: name -> int, float or str, in file order. optional: columns whose cells may be empty
+    columns: name -> int, float, str or bool (True/False), in file order. optional: columns whose cells may be empty
     (NaN); every other cell must be filled. finite: numeric columns that never hold +-inf (int columns
     never do). key: columns that together identify a row. complete: a key column whose set of values
     is the same in every group of the other key columns (every tensor has every bit width), so a file
@@ -130,13 +130,13 @@ class Table(Artifact):
 
     def __post_init__(self):
         names = set(self.columns)
-        if not names or not set(self.columns.values()) <= {int, float, str}:
-            raise ValueError(f"{self.what}: columns must map names to int, float or str")
+        if not names or not set(self.columns.values()) <= {int, float, str, bool}:
+            raise ValueError(f"{self.what}: columns must map names to int, float, str or bool")
         for label, listed in (("optional", self.optional), ("finite", self.finite), ("key", self.key)):
             if not set(listed) <= names:
                 raise ValueError(f"{self.what}: {label} names unknown columns {sorted(set(listed) - names)}")
-        if any(self.columns[name] is str for name in self.finite):
-            raise ValueError(f"{self.what}: finite names a text column")
+        if any(self.columns[name] in (str, bool) for name in self.finite):
+            raise ValueError(f"{self.what}: finite names a text or true/false column")
         if set(self.key) & set(self.optional):
             raise ValueError(f"{self.what}: key columns cannot be optional")
         if self.complete is not None and self.complete not in self.key:
@@ -163,10 +163,12 @@ class Table(Artifact):
             if empty.any() and name not in self.optional:
                 problems.append(f"has an empty {name!r} on line {_line(empty)}")
             present = values[~empty]
-            if kind is str:
-                wrong = ~present.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+            if kind in (str, bool):
+                wrong = ~present.map(lambda v: isinstance(v, (bool, np.bool_) if kind is bool else str))
+                wrong = wrong.to_numpy(dtype=bool)
                 if wrong.any():
-                    problems.append(f"has a non-text {name!r} ({present[wrong].iloc[0]!r})")
+                    problems.append(f"has a non-{'text' if kind is str else 'true/false'} {name!r} "
+                                    f"({present[wrong].iloc[0]!r})")
                 continue
             numbers = pd.to_numeric(present, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
             bad = np.isnan(numbers) | pd.api.types.is_bool_dtype(present)  # text that is no number

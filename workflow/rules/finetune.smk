@@ -3,12 +3,17 @@
 # Fig. 7/8 (representations per layer and epoch).
 import json
 
+from pvq.config import finetune_bits
+
 FINETUNE = config["finetune"]
 FINETUNE_DIR = f"{RESULTS}/finetune"
 FINETUNE_SETTINGS = json.dumps({**FINETUNE, "seed": config["seed"], "baseline_bits": config["baseline_bits"],
                                 "imagenet_path": config["imagenet_path"]}, sort_keys=True)
 FINETUNE_MODELS = list(FINETUNE["models"])
 EXPERIMENTS.append("finetune")
+# Every (model, method, bits) cell, each model at its own bit widths; Table 5's under long/.
+FINETUNE_CELLS = [f"{model}/{{folder}}{method}-b{bits}" for model in FINETUNE_MODELS
+                  for method in ("quant", "prune") for bits in finetune_bits(FINETUNE, model)]
 
 
 wildcard_constraints:
@@ -96,12 +101,12 @@ rule measure_layer_sensitivity:
         " --out-correlation {output.correlation} > {log} 2>&1"
 
 
-FINETUNE_RUNS = expand(f"{FINETUNE_DIR}/{{model}}/{{method}}-b{{bits}}.json", model=FINETUNE_MODELS,
-                       method=["quant", "prune"], bits=FINETUNE["bits"])
-FINETUNE_LONG_RUNS = expand(f"{FINETUNE_DIR}/{{model}}/long/{{method}}-b{{bits}}.json", model=FINETUNE_MODELS,
-                            method=["quant", "prune"], bits=FINETUNE["bits"])
-REPRESENTATIONS = expand(f"{FINETUNE_DIR}/{FINETUNE['representations']['model']}/{{method}}-b{{bits}}"
-                         "_representations.csv", method=["quant", "prune"], bits=FINETUNE["bits"])
+FINETUNE_RUNS = [f"{FINETUNE_DIR}/{cell.format(folder='')}.json" for cell in FINETUNE_CELLS]
+FINETUNE_LONG_RUNS = [f"{FINETUNE_DIR}/{cell.format(folder='long/')}.json" for cell in FINETUNE_CELLS]
+# Fig. 8 draws every bit width of the drawn models, Fig. 7 one bit width per layer.
+REPRESENTATIONS = [f"{FINETUNE_DIR}/{model}/{method}-b{bits}_representations.csv"
+                   for model in FINETUNE["representations"]["models"] for method in ("quant", "prune")
+                   for bits in finetune_bits(FINETUNE, model)]
 
 
 rule tabulate_table1:
@@ -165,8 +170,8 @@ rule plot_fig6:
 
 rule plot_fig7:
     input:
-        expand(f"{FINETUNE_DIR}/{FINETUNE['representations']['model']}/{{method}}-b{{bits}}_representations.csv",
-               method=["quant", "prune"], bits=FINETUNE["representations"]["bits"]),
+        expand(f"{FINETUNE_DIR}/{{model}}/{{method}}-b{FINETUNE['representations']['bits']}_representations.csv",
+               model=FINETUNE["representations"]["models"], method=["quant", "prune"]),
     output:
         pdf=f"{FIGURES}/fig7_representations_by_layer.pdf",
         png=report(f"{FIGURES}/fig7_representations_by_layer.png",

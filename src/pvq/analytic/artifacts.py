@@ -22,6 +22,16 @@ NORMAL_LEVELS = Table(
     optional=("bits", "sparsity", "delta", "threshold"),  # quant rows have no sparsity, prune rows no bits
     finite=("bits", "sparsity", "value", "probability", "delta", "threshold"), key=("method", "value"), min_rows=2)
 
+# Every grid format against pruning (the normal: r empty; then each truncated t), Fig. 2 with formats as rows.
+ANALYTIC_FORMATS = Table(
+    "analytic grid formats vs pruning", "compute_analytic_formats",
+    columns={"distribution": str, "r": float, "kurtosis": float, "format": str, "bits": int, "scale": float,
+             "quant_snr_db": float, "sparsity": float, "prune_snr_db": float, "sparsity_masked": float,
+             "prune_snr_db_masked": float, "winner": str, "winner_masked": str},
+    optional=("r",), finite=("kurtosis", "scale", "quant_snr_db", "sparsity", "prune_snr_db", "sparsity_masked",
+                             "prune_snr_db_masked"),
+    key=("distribution", "kurtosis", "format"), complete="format")
+
 STUDENT_T = Table(
     "analytic comparison on the truncated t (Fig. 2, 5)", "compute_analytic_student_t",
     columns={"r": float, "kurtosis": float, **_COMPARISON, "winner": str},

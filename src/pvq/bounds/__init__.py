@@ -9,7 +9,13 @@ the original weights, error(w) = ||X (w - w0)||^2.
 - quantization, w = delta * z with z integer in [-2^(b-1), 2^(b-1) - 1]: :func:`quant_rtn`
   (round to nearest), :func:`quant_heuristic` (Park & Boyd randomised rounding + greedy 1-opt),
   :func:`quant_sdp_bound` (SDP relaxation with the box, lower bound recomputed from its dual
-  multipliers), :func:`solve_quant_exact` (box-constrained sphere decoder, batched in numpy).
+  multipliers), :func:`solve_quant_exact` (box-constrained sphere decoder, batched in numpy);
+- today's one-shot methods, to measure against the certified optimum: :func:`gptq_quant` (GPTQ:
+  rounding with error feedback through the inverse Hessian), :func:`obs_prune` (greedy Optimal Brain
+  Surgeon, what SparseGPT approximates), :func:`wanda_prune` (|w| times the input norm, with or
+  without refit), :func:`obs_prune_then_gptq` (both: at most ``keep`` nonzeros on the b-bit grid)
+  with :func:`joint_lower_bound` (a certified bound on that joint problem from the separate ones).
+  GPTQ and OBS damp X^T X as GPTQ does (:mod:`pvq.bounds.hessian`); their errors are undamped.
 
 Every function returns a :class:`BoundResult`; ``error`` is always the error of the returned weights.
 X may be rank deficient (fewer rows than features, zero, duplicated or collinear columns): the solvers
@@ -18,12 +24,17 @@ constants) and otherwise returns status 'failed' with the reason in ``info['fail
 No torch here: a notebook can call these on any arrays.
 """
 
+from pvq.bounds.gptq import gptq_quant
+from pvq.bounds.joint import joint_lower_bound, obs_prune_then_gptq
+from pvq.bounds.obs import obs_prune
 from pvq.bounds.problem import BoundResult, compress_rows, snr_db_of
 from pvq.bounds.prune import prune_heuristic, solve_prune_exact, solve_prune_mip
 from pvq.bounds.quant import quant_heuristic, quant_rtn, quant_sdp_bound, solve_quant_exact
+from pvq.bounds.wanda import wanda_prune
 
 __all__ = [
     "BoundResult", "compress_rows", "snr_db_of",
     "prune_heuristic", "solve_prune_exact", "solve_prune_mip",
     "quant_rtn", "quant_heuristic", "quant_sdp_bound", "solve_quant_exact",
+    "gptq_quant", "obs_prune", "wanda_prune", "obs_prune_then_gptq", "joint_lower_bound",
 ]

@@ -23,13 +23,13 @@ def add_arguments(parser) -> None:
                      help="bit width b (pruning: sparsity 1 - b/baseline_bits, the same size)")
     run.add_argument("--long", action="store_true", help="Table 5: long_factor times the epochs")
     run.add_argument("--out-representations", required=True,
-                     help="distances to the FP model's activations per epoch and layer (CSV)")
+                     help="distances to the FP model's activations per seed, epoch and layer (CSV)")
     run.add_argument("--checkpoint-dir", help="where a killed job's progress is kept")
     sens = sub.add_parser("sensitivity", help="one layer compressed at a time, no fine-tuning (App. D)")
     sens.add_argument("--out-correlation", required=True,
                       help="correlation of layer SNR and accuracy drop per method (CSV)")
     for p, out in ((baseline, "the FP record: test and validation metric, history (JSON)"),
-                   (run, "the run's record: the best learning rate's test metric (JSON)"),
+                   (run, "the cell's record: every seed's test metrics at its best learning rate, and their means (JSON)"),
                    (sens, "one row per (layer, method, bits) (CSV)")):
         p.add_argument("--model", required=True, help="digits_resnet or an ImageNet model of finetune.models")
         p.add_argument("--settings", required=True, help="JSON of the resolved finetune settings")
@@ -74,8 +74,8 @@ def run(args) -> None:
         from pvq.finetune.sensitivity import layer_sensitivity, sensitivity_correlation
 
         seed_everything(settings["seed"], settings["threads"])
-        model = experiment.load_fp_model(args.model, settings, args.fp_weights)
         task = experiment.build_task(args.model, settings)
+        model = experiment.load_fp_model(args.model, settings, args.fp_weights, task.channels_last)
         layers = list(compressible_layers(model, "compress"))
         table = layer_sensitivity(model, task, layers, settings["sensitivity"]["bits"],
                                   settings["baseline_bits"], log=_log)

@@ -7,6 +7,7 @@ to s_t by magnitude; pruned weights get no gradient and are re-zeroed after ever
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -14,12 +15,23 @@ from torch import nn
 
 def magnitude_mask(w: torch.Tensor, sparsity: float) -> torch.Tensor:
     """Boolean mask keeping all but the round(sparsity * n) smallest |w| (ties by index, as
-    pvq.prune.magnitude_mask), computed on w's device."""
-    n_pruned = int(round(sparsity * w.numel()))
-    mask = torch.ones(w.numel(), dtype=torch.bool, device=w.device)
-    if n_pruned:
-        mask[torch.argsort(w.detach().abs().flatten(), stable=True)[:n_pruned]] = False
-    return mask.view_as(w)
+    pvq.prune.magnitude_mask), computed on w's device by selection (a partition), not a full sort."""
+    n = w.numel()
+    n_pruned = int(round(sparsity * n))
+    flat = w.detach().abs().flatten()
+    if n_pruned == 0:
+        return torch.ones_like(w, dtype=torch.bool)
+    if n_pruned >= n:
+        return torch.zeros_like(w, dtype=torch.bool)
+    if flat.device.type == "cpu":  # numpy's introselect is about 3x faster than kthvalue here
+        threshold = torch.tensor(np.partition(flat.numpy(), n_pruned - 1)[n_pruned - 1], dtype=flat.dtype)
+    else:
+        threshold = flat.kthvalue(n_pruned).values
+    below = flat < threshold
+    ties = flat == threshold
+    # Of the entries equal to the threshold, the lowest-indexed ones are pruned first.
+    pruned = below | (ties & (torch.cumsum(ties, 0) <= n_pruned - int(below.sum())))
+    return (~pruned).view(w.shape)
 
 
 def cubic_sparsity(step: int, final: float, ramp_steps: int, every: int = 1, initial: float = 0.0) -> float:

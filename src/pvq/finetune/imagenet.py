@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
+from pvq.finetune.batchnorm import reestimate_batchnorm_
+from pvq.finetune.evaluate import device, evaluate
 from pvq.finetune.tasks import epoch_generator
 
 IMAGENET_MODELS = ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "vit_b_16", "efficientnet_lite0")
@@ -53,9 +56,13 @@ def transforms(name: str, train: bool):
 
 
 class ImageNetTask:
-    """ImageNet classification for one model's preprocessing; batches come from DataLoaders."""
+    """ImageNet classification for one model's preprocessing; batches come from DataLoaders; the
+    interface of pvq.finetune.tasks."""
 
     metric = "acc"
+    table_metrics = ("acc",)
+    frozen_statistics = False
+    channels_last = False
 
     def __init__(self, model_name: str, settings: dict):
         from torchvision.datasets import ImageFolder
@@ -86,6 +93,9 @@ class ImageNetTask:
         # Worker augmentation seeds derive from the loader's generator: a pure function of (seed, epoch).
         return self._loader(self.train, batch_size, epoch_generator(seed, epoch), shuffle=True, drop_last=True)
 
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(outputs, targets)
+
     def bn_batches(self, batch_size: int):
         loader = self._loader(self.plain, batch_size, torch.Generator().manual_seed(0), shuffle=True, drop_last=True)
         for i, batch in enumerate(loader):
@@ -93,8 +103,14 @@ class ImageNetTask:
                 break
             yield batch
 
+    def reestimate_batchnorm_(self, model: torch.nn.Module, batch_size: int) -> None:
+        reestimate_batchnorm_(model, self.bn_batches(batch_size), device())
+
     def held_out(self, split: str):
         return self._loader({"val": self.val, "test": self.test}[split], 256)
+
+    def evaluate(self, model: torch.nn.Module, split: str) -> dict[str, float]:
+        return {"acc": evaluate(model, self.held_out(split))}
 
     def representation_inputs(self) -> torch.Tensor:
         images = [self.val[i][0] for i in range(min(self.representation_images, len(self.val)))]

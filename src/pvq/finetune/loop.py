@@ -1,10 +1,12 @@
 """The one training loop both compressions share, so QAT and pruning differ only in their strategy.
 
-Per step: strategy.begin_step (pruning: mask update), forward, cross-entropy, backward,
-strategy.before_update (pruning: mask gradients), SGD/Adam step on the weights plus the strategy's
-own optimisers (LSQ scales), strategy.after_update (pruning: re-zero). Learning rate: cosine from
-``lr`` to 0 over the run. Every epoch ends with ``on_epoch_end`` (validation, representations) and,
-when a checkpoint path is given, an atomic checkpoint from which a killed job resumes.
+Per step: strategy.begin_step (pruning: mask update), forward, the task's loss (cross-entropy, or
+distillation from the uncompressed model), backward, strategy.before_update (pruning: mask
+gradients), SGD/Adam step on the weights plus the strategy's own optimisers (LSQ scales),
+strategy.after_update (pruning: re-zero). Learning rate: cosine from ``lr`` to 0 over the run. A task
+whose model trains with frozen batch-norm statistics has them re-estimated before the first step and
+after every epoch. Every epoch ends with ``on_epoch_end`` (validation, representations) and, when a
+checkpoint path is given, an atomic checkpoint from which a killed job resumes.
 """
 
 from __future__ import annotations
@@ -96,18 +98,38 @@ def cosine_lr(step: int, total_steps: int, lr: float) -> float:
     return 0.5 * lr * (1.0 + math.cos(math.pi * step / total_steps))
 
 
+def train_step(model: nn.Module, task, strategy, optimizers, x: torch.Tensor, y: torch.Tensor, step: int) -> float:
+    """One optimiser step (the strategy's hooks around forward, loss, backward and update); the loss."""
+    strategy.begin_step(step)
+    loss = task.loss(model(x), y)
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    loss.backward()
+    strategy.before_update()
+    for opt in optimizers:
+        opt.step()
+    strategy.after_update()
+    return float(loss.detach())
+
+
+def optimizers_for(model: nn.Module, strategy, schedule: Schedule) -> list[torch.optim.Optimizer]:
+    """The weights' optimiser first (every parameter the strategy does not optimise itself), then the strategy's."""
+    own = strategy.optimizers()
+    extra_ids = {id(p) for opt in own for group in opt.param_groups for p in group["params"]}
+    weights = [p for p in model.parameters() if id(p) not in extra_ids]
+    return [make_optimizer(weights, schedule), *own]
+
+
 def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on_epoch_end=None,
           checkpoint: str | Path | None = None, log=print) -> list[dict]:
     """Train ``model`` (strategy already attached) for ``schedule.epochs``; return the per-epoch history.
 
-    ``task.train_batches(epoch, seed)`` yields the epoch's (x, y) batches, a pure function of its
-    arguments, so a resumed run sees the same data as an uninterrupted one.
+    ``task`` follows pvq.finetune.tasks: ``task.train_batches(epoch, seed, batch_size)`` yields the
+    epoch's (inputs, targets), a pure function of its arguments, so a resumed run sees the same data
+    as an uninterrupted one; ``task.loss(outputs, targets)`` is minimised.
     """
     where = next(model.parameters()).device
-    own = strategy.optimizers()
-    extra_ids = {id(p) for opt in own for group in opt.param_groups for p in group["params"]}
-    weights = [p for p in model.parameters() if id(p) not in extra_ids]
-    optimizers = [make_optimizer(weights, schedule), *own]
+    optimizers = optimizers_for(model, strategy, schedule)
     steps_per_epoch = task.steps_per_epoch(schedule.batch_size)
     total = schedule.epochs * steps_per_epoch
     history: list[dict] = []
@@ -123,26 +145,20 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
         if torch.cuda.is_available() and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         log(f"resumed from {checkpoint} after epoch {start}")
-    loss_fn = nn.CrossEntropyLoss()
+    frozen = task.frozen_statistics
+    if frozen and start == 0:
+        task.reestimate_batchnorm_(model, schedule.batch_size)
     for epoch in range(start, schedule.epochs):
         began = time.perf_counter()
-        model.train()
+        model.train(not frozen)
         running, seen = 0.0, 0
         for i, (x, y) in enumerate(task.train_batches(epoch, seed, schedule.batch_size)):
             step = epoch * steps_per_epoch + i
             optimizers[0].param_groups[0]["lr"] = cosine_lr(step, total, schedule.lr)
-            strategy.begin_step(step)
-            x, y = x.to(where), y.to(where)
-            loss = loss_fn(model(x), y)
-            for opt in optimizers:
-                opt.zero_grad(set_to_none=True)
-            loss.backward()
-            strategy.before_update()
-            for opt in optimizers:
-                opt.step()
-            strategy.after_update()
-            running += float(loss.detach()) * len(y)
+            running += train_step(model, task, strategy, optimizers, x.to(where), y.to(where), step) * len(y)
             seen += len(y)
+        if frozen:
+            task.reestimate_batchnorm_(model, schedule.batch_size)
         entry = {"epoch": epoch + 1, "loss": running / seen, "seconds": time.perf_counter() - began,
                  **strategy.summary()}
         entry.pop("scales", None)

@@ -1,17 +1,31 @@
-"""A task bundles a model's data and metric for the training loop; the default tier's is the digits.
+"""A task is what the training loop needs besides the model: data, loss, metric and batch-norm policy.
 
-Every task provides: ``metric`` (its name), ``steps_per_epoch(batch_size)``,
-``train_batches(epoch, seed, batch_size)`` (shuffled, augmented; a pure function of its arguments),
-``bn_batches(batch_size)`` (training data without augmentation, for BN re-estimation),
-``held_out(split)`` ("val" picks the learning rate, "test" is reported), ``representation_inputs()``
-(held-out images whose activations App. H/I follow) and ``representation_layers``.
+Every task (digits here, ImageNet in pvq.finetune.imagenet, the offline photo distillation in
+pvq.finetune.photo_distillation) provides:
+
+- ``metric``: the headline metric's name (higher is better; picks the learning rate), and
+  ``table_metrics``: the metrics Tables 1 and 5 report, headline first;
+- ``steps_per_epoch(batch_size)`` and ``train_batches(epoch, seed, batch_size)``: (inputs, targets)
+  batches, shuffled and augmented, a pure function of the arguments (a resumed run sees the same data);
+- ``loss(outputs, targets)``: the training loss;
+- ``evaluate(model, split)``: {metric name: value} on held-out data, ``split`` "val" (picks the
+  learning rate) or "test" (reported);
+- ``frozen_statistics``: True when the model trains in eval mode (batch-norm statistics frozen, no
+  dropout); the statistics are then re-estimated at the start and after every epoch, not only after
+  training; ``reestimate_batchnorm_(model, batch_size)``: the re-estimation after training;
+- ``representation_inputs()`` and ``representation_layers``: held-out inputs and the layers whose
+  activations App. H/I follow;
+- ``channels_last``: whether the model runs faster in channels-last memory format (CPU, 2-d convs).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from pvq.finetune.batchnorm import reestimate_batchnorm_
+from pvq.finetune.evaluate import device, evaluate
 from pvq.models.digits import REPRESENTATION_LAYERS, digits_split
 
 
@@ -35,10 +49,14 @@ def random_shift(x: torch.Tensor, shift: int, generator: torch.Generator) -> tor
 
 
 class DigitsTask:
-    """sklearn's digits, fixed 60/20/20 split (pvq.models.digits.digits_split), ±``shift`` px translations."""
+    """sklearn's digits, fixed 60/20/20 split (pvq.models.digits.digits_split) of which the first
+    ``train_samples`` training images are used, ±``shift`` px translations, cross-entropy, top-1 accuracy."""
 
     metric = "acc"
+    table_metrics = ("acc",)
     representation_layers = REPRESENTATION_LAYERS
+    frozen_statistics = False
+    channels_last = False
 
     def __init__(self, seed: int, train_samples: int | None = None, shift: int = 1):
         data = digits_split(seed)
@@ -57,13 +75,22 @@ class DigitsTask:
             index = order[i * size:(i + 1) * size]
             yield random_shift(self.train.x[index], self.shift, generator), self.train.y[index]
 
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(outputs, targets)
+
     def bn_batches(self, batch_size: int):
         n = len(self.train)
         return [(self.train.x[i:i + batch_size], self.train.y[i:i + batch_size])
                 for i in range(0, n - 1, batch_size) if min(i + batch_size, n) - i > 1]
 
+    def reestimate_batchnorm_(self, model: nn.Module, batch_size: int) -> None:
+        reestimate_batchnorm_(model, self.bn_batches(batch_size), device())
+
     def held_out(self, split: str):
         return {"val": self.val, "test": self.test}[split]
+
+    def evaluate(self, model: nn.Module, split: str) -> dict[str, float]:
+        return {"acc": evaluate(model, self.held_out(split))}
 
     def representation_inputs(self) -> torch.Tensor:
         return self.val.x

@@ -7,6 +7,7 @@ preprocessing: shorter side to crop / 0.875 (bilinear, antialiased), centre crop
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -56,18 +57,19 @@ def evaluation_tensor(photo: np.ndarray, crop: int = 224) -> torch.Tensor:
     return normalise(image[:, top:top + crop, left:left + crop])
 
 
-def random_crops(photos: list[np.ndarray], count: int, crop: int, seed: int,
-                 min_scale: float = 0.25, mean=MEAN, std=STD) -> torch.Tensor:
-    """``count`` seeded random crops (N, 3, crop, crop): photo chosen in turn, a square covering
-    min_scale..1 of the shorter side at a random position, random horizontal flip, resized to crop."""
+def random_crops(photos: list[np.ndarray], count: int, crop: int, seed: int | Sequence[int],
+                 min_scale: float = 0.25, mean=MEAN, std=STD, offset: int = 0) -> torch.Tensor:
+    """``count`` seeded random crops (N, 3, crop, crop): photo chosen in turn (starting at ``offset``),
+    a square covering min_scale..1 of the shorter side at a random position, random horizontal flip,
+    resized to crop. ``seed`` may be a sequence (numpy's SeedSequence), e.g. (run seed, epoch, step)."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(count):
-        image = to_tensor(photos[i % len(photos)])
-        h, w = image.shape[-2:]
+        photo = photos[(offset + i) % len(photos)]
+        h, w = photo.shape[:2]
         side = int(round(min(h, w) * np.sqrt(rng.uniform(min_scale, 1.0))))
         top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        patch = image[:, top:top + side, left:left + side]
+        patch = to_tensor(photo[top:top + side, left:left + side])  # crop first: converts only the patch
         if rng.random() < 0.5:
             patch = patch.flip(-1)
         patch = F.interpolate(patch[None], size=(crop, crop), mode="bilinear", antialias=True,

@@ -19,8 +19,13 @@ _COLUMNS = {
     "prune_magnitude_snr_db": float, "prune_refit_snr_db": float, "prune_opt_snr_db": float,
     "prune_bound_snr_db": float, "prune_status": str,
     "prune_mip_snr_db": float, "prune_mip_bound_snr_db": float, "prune_mip_status": str,
+    # today's one-shot methods (pvq.bounds: GPTQ, greedy OBS, Wanda, OBS then GPTQ) and the certified
+    # lower bound on that joint problem's error (as an SNR: an upper bound)
+    "quant_gptq_snr_db": float, "prune_obs_snr_db": float, "prune_wanda_snr_db": float,
+    "prune_wanda_refit_snr_db": float, "joint_obs_gptq_snr_db": float, "joint_bound_snr_db": float,
     "quant_heuristic_seconds": float, "quant_sdp_seconds": float, "quant_exact_seconds": float,
-    "prune_exact_seconds": float, "prune_mip_seconds": float,
+    "prune_exact_seconds": float, "prune_mip_seconds": float, "quant_gptq_seconds": float,
+    "prune_obs_seconds": float,
 }
 
 # One part of a layer (a shard may hold no chunk when a layer has fewer chunks than parts). SNRs may be
@@ -32,3 +37,23 @@ LAYER_PART = Table(
 
 LAYER_BOUNDS = replace(LAYER_PART, what="per-layer bounds of one layer (Fig. 4, Table 3)",
                        rule="merge_layer_parts", min_rows=1)
+
+# Per (model, layer, chunk, bits): Fig. 4's box (pvq.perlayer.summary.chunk_boxes) and the one-shot
+# methods' chunk SNRs it marks. An SNR is +inf where the error is 0.
+CHUNK_BOXES = Table(
+    "per-layer chunk boxes and one-shot marks (Fig. 4)", "summarize_perlayer_boxes",
+    columns={"model": str, "layer": str, "chunk": int, "bits": int, "n": int, "channels": int,
+             "sparsity": float, "prune_certified": bool, "quant_exact": bool, "quant_bound_ok": bool,
+             "quant_low_db": float, "quant_high_db": float, "prune_low_db": float, "prune_high_db": float,
+             "winner": str, "quant_gptq_db": float, "prune_obs_db": float, "prune_wanda_db": float,
+             "prune_wanda_refit_db": float},
+    finite=("sparsity",), key=("model", "layer", "chunk", "bits"), complete="bits")
+
+# Table 6 (pvq.perlayer.summary.table6): gaps are NaN where no problem has a certified reference,
+# +inf where only the reference is exact; the verdict share is NaN for the paper's own heuristics
+# and the joint method.
+TABLE6 = Table(
+    "Table 6: gap of one-shot methods to the certified optimum", "make_table6",
+    columns={"bits": int, "method": str, "problem": str, "reference": str, "certified": int, "problems": int,
+             "median_gap_db": float, "worst_gap_db": float, "chunks": int, "verdict_changed_pct": float},
+    optional=("median_gap_db", "worst_gap_db", "verdict_changed_pct"), key=("bits", "method"), complete="method")

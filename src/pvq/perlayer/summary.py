@@ -6,7 +6,9 @@ search hit its limit); the quantization bracket from the Park & Boyd heuristic t
 optimum where the sphere decoder finished, else to the tighter of the SDP bound and the stopped
 decoder's bound. A box entirely above the
 diagonal (quantization heuristic beats the best possible pruning) is a certain win for
-quantization; entirely below, for pruning.
+quantization; entirely below, for pruning. Each box also carries the chunk SNRs of today's one-shot
+methods (GPTQ; OBS, Wanda, Wanda + refit), which Fig. 4 marks, and :func:`table6` measures every
+method's gap to the certified optimum per problem.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import numpy as np
 import pandas as pd
 
 KEYS = ["model", "layer", "chunk", "bits"]
+# Chunk SNRs of the one-shot methods that Fig. 4 marks in each box: mark column -> per-row SNR column.
+MARKS = {"quant_gptq_db": "quant_gptq_snr_db", "prune_obs_db": "prune_obs_snr_db",
+         "prune_wanda_db": "prune_wanda_snr_db", "prune_wanda_refit_db": "prune_wanda_refit_snr_db"}
 
 
 def _error(rows: pd.DataFrame, column: str) -> np.ndarray:
@@ -22,8 +27,9 @@ def _error(rows: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def chunk_boxes(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, layer, chunk, bits): prune_low/high_db, quant_low/high_db and whether
-    every channel's pruning optimum and quantization exact solve were certified."""
+    """One row per (model, layer, chunk, bits): prune_low/high_db, quant_low/high_db, whether every
+    channel's pruning optimum and quantization exact solve were certified, the winner, and the chunk
+    SNRs of the one-shot methods (MARKS)."""
     rows = rows.copy()
     exact = rows["quant_status"] == "optimal"
     bound = np.maximum(_error(rows, "quant_sdp_bound_snr_db"), _error(rows, "quant_exact_bound_snr_db"))
@@ -35,21 +41,27 @@ def chunk_boxes(rows: pd.DataFrame) -> pd.DataFrame:
     rows["prune_certified"] = rows["prune_status"] == "optimal"
     rows["quant_exact"] = exact
     rows["quant_bound_ok"] = rows["quant_sdp_status"] != "failed"
+    for mark, column in MARKS.items():
+        rows[mark] = _error(rows, column)
     grouped = rows.groupby(KEYS, sort=True)
     boxes = grouped.agg(n=("n", "max"), channels=("out_channel", "nunique"),
                         sparsity=("sparsity", "first"), signal=("signal_energy", "sum"),
                         quant_heuristic=("quant_heuristic_error", "sum"), quant_best=("quant_best_error", "sum"),
                         prune_heuristic=("prune_heuristic_error", "sum"), prune_best=("prune_best_error", "sum"),
                         prune_certified=("prune_certified", "all"), quant_exact=("quant_exact", "all"),
-                        quant_bound_ok=("quant_bound_ok", "all")).reset_index()
+                        quant_bound_ok=("quant_bound_ok", "all"),
+                        **{mark: (mark, "sum") for mark in MARKS}).reset_index()
     with np.errstate(divide="ignore"):
         for method in ("quant", "prune"):
             boxes[f"{method}_low_db"] = 10 * np.log10(boxes["signal"] / boxes[f"{method}_heuristic"])
             boxes[f"{method}_high_db"] = 10 * np.log10(boxes["signal"] / boxes[f"{method}_best"])
+        for mark in MARKS:
+            boxes[mark] = 10 * np.log10(boxes["signal"] / boxes[mark])
     boxes["winner"] = np.select([boxes["quant_low_db"] > boxes["prune_high_db"],
                                  boxes["prune_low_db"] > boxes["quant_high_db"]],
                                 ["quant", "prune"], "undecided")
-    return boxes.drop(columns=["signal", "quant_heuristic", "quant_best", "prune_heuristic", "prune_best"])
+    boxes = boxes.drop(columns=["signal", "quant_heuristic", "quant_best", "prune_heuristic", "prune_best"])
+    return boxes[[c for c in boxes if c not in MARKS] + list(MARKS)]
 
 
 def table3(rows: pd.DataFrame) -> pd.DataFrame:
@@ -64,3 +76,60 @@ def table3(rows: pd.DataFrame) -> pd.DataFrame:
         prune_certified_pct=("prune_certified", lambda c: 100 * np.mean(c)),
         quant_exact_pct=("quant_exact", lambda c: 100 * np.mean(c))).reset_index()
     return out
+
+
+# Table 6: (method, problem, its per-row SNR column). park_boyd and magnitude_refit are the paper's
+# heuristics; obs_gptq solves the joint problem (the row's keep weights on its b-bit grid).
+METHODS = [("park_boyd", "quantization", "quant_heuristic_snr_db"), ("gptq", "quantization", "quant_gptq_snr_db"),
+           ("magnitude_refit", "pruning", "prune_refit_snr_db"), ("obs", "pruning", "prune_obs_snr_db"),
+           ("wanda", "pruning", "prune_wanda_snr_db"), ("wanda_refit", "pruning", "prune_wanda_refit_snr_db"),
+           ("obs_gptq", "joint", "joint_obs_gptq_snr_db")]
+# Per problem: (reference SNR column, when it is certified, what it is). The joint problem's optimum is
+# out of reach at n = 32: its reference is a certified bound, so its gaps are upper bounds on the gap.
+REFERENCES = {"quantization": ("quant_exact_snr_db", lambda rows: rows["quant_status"] == "optimal", "optimum"),
+              "pruning": ("prune_opt_snr_db", lambda rows: rows["prune_status"] == "optimal", "optimum"),
+              "joint": ("joint_bound_snr_db", lambda rows: rows["joint_bound_snr_db"].notna(), "lower bound")}
+# The verdict each method gives (quantization method, pruning method) against the paper's heuristics'.
+PAPER_PAIR = ("park_boyd", "magnitude_refit")
+PAIRS = {"gptq": ("gptq", "magnitude_refit"), "obs": ("gptq", "obs"), "wanda": ("gptq", "wanda"),
+         "wanda_refit": ("gptq", "wanda_refit")}
+
+
+def gap_db(reference: pd.Series, method: pd.Series) -> np.ndarray:
+    """reference - method SNR (dB); 0 where both are exact (+inf), +inf where only the reference is."""
+    reference, method = reference.to_numpy(float), method.to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isposinf(reference) & np.isposinf(method), 0.0, reference - method)
+
+
+def chunk_verdicts(rows: pd.DataFrame, quant: str, prune: str) -> pd.Series:
+    """Per (model, layer, chunk, bits): 'quant', 'prune' or 'tie' by the chunk SNRs (summed over its
+    output channels) of quantization method ``quant`` and pruning method ``prune`` (names in METHODS)."""
+    column = {name: snr for name, _, snr in METHODS}
+    errors = rows[KEYS].assign(quant=_error(rows, column[quant]), prune=_error(rows, column[prune]))
+    chunks = errors.groupby(KEYS, sort=True)[["quant", "prune"]].sum()
+    return pd.Series(np.select([chunks["quant"] < chunks["prune"], chunks["prune"] < chunks["quant"]],
+                               ["quant", "prune"], "tie"), index=chunks.index)
+
+
+def table6(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (bits, method): how many problems (chunk, output channel) have a certified reference, the
+    median and worst gap (dB) to it over those, and the share of chunks whose verdict (quantization
+    or pruning better, by chunk SNR) differs from the paper heuristics' when the method's pair
+    (PAIRS) replaces them."""
+    out = []
+    for bits, group in rows.groupby("bits", sort=True):
+        paper = chunk_verdicts(group, *PAPER_PAIR)
+        for method, problem, column in METHODS:
+            reference, certified, kind = REFERENCES[problem]
+            mask = certified(group).to_numpy(bool)
+            gaps = gap_db(group[reference], group[column])[mask]
+            changed = np.nan
+            if method in PAIRS:
+                changed = 100 * float(np.mean(chunk_verdicts(group, *PAIRS[method]) != paper))
+            out.append({"bits": int(bits), "method": method, "problem": problem, "reference": kind,
+                        "certified": int(mask.sum()), "problems": len(group),
+                        "median_gap_db": float(np.median(gaps)) if gaps.size else np.nan,
+                        "worst_gap_db": float(np.max(gaps)) if gaps.size else np.nan,
+                        "chunks": len(paper), "verdict_changed_pct": changed})
+    return pd.DataFrame(out)

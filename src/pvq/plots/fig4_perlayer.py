@@ -4,7 +4,10 @@ Each rectangle is one chunk of one layer: x from magnitude pruning + refit to th
 optimum, y from the Park & Boyd quantization heuristic to the exact quantization optimum (sphere
 decoder) or, where that hit its limit (hollow), the tighter of the SDP bound and the stopped
 decoder's. Above the diagonal quantization wins whatever the optimiser, below it pruning does.
-Dashed edges: a pruning search hit its time limit (its certified bound is drawn).
+Dashed edges: a pruning search hit its time limit (its certified bound is drawn). Marks: today's
+one-shot methods on the same chunk, at y = GPTQ and x = greedy OBS (what SparseGPT approximates),
+Wanda + refit or Wanda; a mark left of or below its box does worse than the paper's heuristic.
+The boxes and marks are computed by the stage (perlayer/chunk_boxes.csv).
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from pvq.perlayer.summary import chunk_boxes
 from pvq.plots.style import NEUTRAL, WIDTH_FULL
 import matplotlib.pyplot as plt
 
-INPUTS = ("perlayer",)
+INPUTS = ("perlayer_boxes",)
+# One-shot pruning method -> its marker, each drawn at (its chunk SNR, GPTQ's chunk SNR).
+MARKERS = {"prune_obs_db": ("o", "OBS / SparseGPT"), "prune_wanda_refit_db": ("^", "Wanda + refit"),
+           "prune_wanda_db": ("v", "Wanda")}
 
 
-def draw(perlayer):
-    boxes = chunk_boxes(perlayer)
+def draw(perlayer_boxes):
+    boxes = perlayer_boxes
     bits = sorted(boxes["bits"].unique())
     ncols = min(4, len(bits))
     nrows = int(np.ceil(len(bits) / ncols))
@@ -48,6 +53,9 @@ def draw(perlayer):
                                    facecolor=c if box["quant_exact"] else "none",
                                    alpha=0.6 if box["quant_exact"] else 1, edgecolor=c, linewidth=0.9,
                                    linestyle="-" if box["prune_certified"] else "--"))
+            for column, (marker, _) in MARKERS.items():
+                ax.plot(min(box[column], top), min(box["quant_gptq_db"], top), marker=marker, markersize=2.6,
+                        markerfacecolor="white", markeredgecolor=c, markeredgewidth=0.7, linestyle="none")
         ax.plot([lo, hi], [lo, hi], color=NEUTRAL, linewidth=0.8, zorder=0)
         ax.set(xlim=(lo, hi), ylim=(lo, hi))
         ax.set_title(f"INT{b} vs {box['sparsity']:.1%} sparse", fontsize=8)
@@ -62,8 +70,11 @@ def draw(perlayer):
     handles += [Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="k"),
                 Line2D([], [], color="k", linestyle="--", linewidth=0.9)]
     handles.append(Line2D([], [], color=NEUTRAL, linewidth=0.8))
+    handles += [Line2D([], [], marker=marker, markersize=3, markerfacecolor="white", markeredgecolor="k",
+                       linestyle="none") for marker, _ in MARKERS.values()]
     labels = layers + ["filled: exact quantization optimum; hollow: certified lower bound",
                        "dashed: pruning search hit its time limit",
                        "diagonal: above it quantization is better"]
+    labels += [f"GPTQ vs {name}" for _, name in MARKERS.values()]
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6)
     return fig

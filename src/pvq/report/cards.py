@@ -178,6 +178,9 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     rows = _csv(artifacts, "perlayer", "perlayer")
     section = config["perlayer"]
     limits = section["time_limits"]
+    oneshot = section["oneshot"]
+    order = {"act": "act-order (descending diag X^T X)", "natural": "natural order"}[oneshot["order"]]
+    damping = f"dampening {oneshot['damp']:g} x mean(diag X^T X)"
     bits = sorted(rows["bits"].unique())
     layers = []
     for (model, layer), group in rows.groupby(["model", "layer"], sort=False):
@@ -193,11 +196,22 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     return {
         "Quantization method": _quantizer(
             "per-tensor MSE-optimal step of the whole layer; integer codes then optimised per output channel "
-            "on the layer's inputs (Park & Boyd heuristic, exact sphere decoder, SDP lower bound)", bits)
+            f"on the layer's inputs (Park & Boyd heuristic, exact sphere decoder, SDP lower bound; GPTQ, {order}, "
+            f"{damping})", bits)
         + [("granularity", "per tensor (one step per layer)")],
         "Pruning method": [("criterion", "best subset on the layer's inputs (certified branch and bound; SCIP "
                                          "MIQP cross-check); heuristic: magnitude mask + least-squares refit"),
                            ("granularity", "unstructured, within each chunk of input features")],
+        "One-shot methods (Table 6)": [
+            ("quantization", f"GPTQ: rounding with error feedback through the inverse Hessian, {order}, {damping}"),
+            ("pruning", f"greedy Optimal Brain Surgeon, the procedure SparseGPT approximates ({damping}); "
+                        "Wanda (|w| x input norm) as published and with a least-squares refit"),
+            ("both", "OBS then GPTQ on the survivors: the pruning keep, each survivor on the b-bit grid; gaps "
+                     "to a certified lower bound (the larger of the two separate problems' bounds)"),
+            ("dampening", "GPTQ and OBS solve the damped problem; every reported error is the undamped "
+                          "||X (w - w0)||^2"),
+            ("time", f"median {1000 * rows['quant_gptq_seconds'].median():.3g} ms (GPTQ), "
+                     f"{1000 * rows['prune_obs_seconds'].median():.3g} ms (OBS) per problem")],
         "Quantized operations": [("what", "weights only, one chunk of a layer at a time"),
                                  ("layers", "; ".join(layers)),
                                  ("objective", "output MSE ||X (w - w0)||^2 per output channel")],
@@ -258,8 +272,18 @@ def allocation_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
 
 
 def _lr_words(records: list[dict]) -> str:
-    lrs = [r["lr"] for r in records]
+    lrs = [run["lr"] for r in records for run in r["runs"]]  # every seed's chosen learning rate
     return f"{min(lrs):.3g}" if min(lrs) == max(lrs) else f"{min(lrs):.3g} to {max(lrs):.3g}"
+
+
+def _photo_words(section: dict[str, Any]) -> str:
+    """The photos task's data: scenes per split, crops, what is held out."""
+    p = section["photos"]
+    return (f"natural photos inside the scikit-learn, matplotlib and scikit-image wheels, split by scene: "
+            f"training {', '.join(p['train_scenes'])} (fresh seeded random crops and flips, {p['resolution']} px, "
+            f"{p['steps_per_epoch']} batches per epoch); validation {', '.join(p['val_scenes'])}; held out for the "
+            f"reported metrics {', '.join(p['test_scenes'])} ({p['eval_crops']} random crops each, the same for "
+            "every run, never seen in training)")
 
 
 def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
@@ -283,18 +307,36 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     from pvq.finetune.experiment import DIGITS
     from pvq.report.compare_finetune import examples_per_test_set
 
-    data = []
+    tasks = {model: section["models"][model]["task"] for model in models}
+    data, losses = [], []
     if DIGITS in models:
-
         digits = section["digits"]
         train = "all" if digits["train_samples"] is None else f"the first {digits['train_samples']}"
         data.append(f"sklearn digits: fixed seeded 60/20/20 split ({train} training images, "
                     f"{examples_per_test_set([DIGITS], config['seed'])[DIGITS]} test images), random translation by up "
                     f"to {digits['shift']} px")
-    if set(models) - {DIGITS}:
+    photos = [m for m, task in tasks.items() if task == "photos"]
+    if photos:
+        data.append(f"{', '.join(photos)}: {_photo_words(section)}")
+        losses.append(f"{', '.join(photos)}: distillation from the uncompressed model, T^2 KL(teacher || student) "
+                      f"on the logits, T = {section['photos']['temperature']:g}")
+    imagenet = [m for m, task in tasks.items() if task == "imagenet"]
+    if imagenet:
         data.append(f"ImageNet at {config['imagenet_path']} ({section['imagenet']['val_images']} training images "
                     "held out for the lr choice, official val set as test)")
-    seeds = _numbers(r["seed"] for r in runs)
+    labelled = [m for m, task in tasks.items() if task != "photos"]
+    if labelled:
+        losses.append(f"{', '.join(labelled)}: cross-entropy with the labels")
+    batchnorm = "statistics re-estimated on training data after training, for both methods"
+    if photos:
+        batchnorm += (f" ({', '.join(photos)}: BN frozen while training, statistics re-estimated relative to the "
+                      "uncompressed model's, i.e. its ImageNet statistics moved by the shift compression causes on "
+                      "training crops, before training and after every epoch)")
+    per_cell = sorted({len(r["seeds"]) for r in runs})
+    seeds = _numbers(s for r in runs for s in r["seeds"])
+    seeds = (f"{seeds} (one run per cell)" if per_cell == [1] else
+             f"{seeds}: {_numbers(per_cell)} per cell, both methods on the same data per seed (paired); "
+             "tables give 95 % intervals and the paired winner")
     seconds = sum(r["seconds"] for r in runs + long)
     devices = ", ".join(sorted({r["device"] for r in runs + long}))
     return {
@@ -310,8 +352,7 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
                                         f"{section['mask_update_steps']} step(s), then fixed")],
         "Quantized operations": [("what", f"weights only ({layers}); activations and batch norm in "
                                           "floating point, batch norm not folded"),
-                                 ("batch norm", "statistics re-estimated on training data after training, "
-                                                "for both methods")],
+                                 ("batch norm", batchnorm)],
         "Bit widths": [("compared", _numbers(r["bits"] for r in runs))],
         "Storage accounting": _storage(config, [r["sparsity_target"] for r in runs if r["sparsity_target"] is not None]
                                        or [1 - b / config["baseline_bits"] for b in section["bits"]]),
@@ -320,8 +361,9 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
             ("learning-rate grid", f"base lr x {grid}, best by validation metric, the same for both methods"),
             ("Table 5", (f"{_count(len(long), 'run')} with {_epochs(r['epochs'] for r in long)} "
                          f"({section['long_factor']}x)") if long else "not run"),
-            ("seeds", f"{seeds} (one run per cell)" if len(set(r['seed'] for r in runs)) == 1 else seeds),
+            ("seeds", seeds),
             ("data", "; ".join(data)),
+            ("loss", "; ".join(losses)),
             ("compute", f"{seconds / 60:.1f} minutes of fine-tuning on {devices}"),
         ],
         "Pretrained model": [

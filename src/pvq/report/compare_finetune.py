@@ -102,8 +102,14 @@ def _winner_words(winners: pd.Series) -> str:
             f"of {len(winners)} cells")
 
 
+def _name(frame: pd.DataFrame, model: str, metric: str) -> str:
+    """The model, with the metric where the model reports several (Lite0: agree and acc)."""
+    return f"{model} {metric}" if frame.loc[frame["model"] == model, "metric"].nunique() > 1 else model
+
+
 def _cells(frame: pd.DataFrame, where: pd.Series) -> str:
-    return ", ".join(f"{r.model} {r.bits} bits" for r in frame[where.to_numpy()].itertuples()) or "no cell"
+    return ", ".join(f"{_name(frame, r.model, r.metric)} {r.bits} bits"
+                     for r in frame[where.to_numpy()].itertuples()) or "no cell"
 
 
 def _only_high_compression(frame: pd.DataFrame, winners: pd.Series) -> str:
@@ -131,7 +137,7 @@ def _finetune_claims(ours: pd.DataFrame, paper: pd.DataFrame, test_examples: dic
                       INCONCLUSIVE, "no cell with both methods measured", source)]
     winners = ours.apply(cell_winner, axis=1, test_examples=test_examples)
     paper_winners = exact(paper).apply(cell_winner, axis=1, test_examples={})
-    gaps = ", ".join(f"{r.model} {r.bits} bits {g}" for r, g in
+    gaps = ", ".join(f"{_name(ours, r.model, r.metric)} {r.bits} bits {g}" for r, g in
                      zip(ours.itertuples(), ours.apply(gap, axis=1, test_examples=test_examples)) if g is not None)
     parts = _win_parts(winners)
     models = ", ".join(ours["model"].unique())
@@ -167,7 +173,8 @@ def _trend_parts(frame: pd.DataFrame, test_examples: dict[str, int]) -> tuple[li
             continue
         change = difference(few, many)
         parts.append(exceeds(change))
-        words.append(f"{model} {int(group['bits'].iloc[0])} vs {int(group['bits'].iloc[-1])} bits {change}")
+        words.append(f"{_name(frame, model, group['metric'].iloc[0])} {int(group['bits'].iloc[0])} vs "
+                     f"{int(group['bits'].iloc[-1])} bits {change}")
     return parts, words
 
 
@@ -208,7 +215,7 @@ def compare_table5(table5_finetune_long: pd.DataFrame, table1_finetune: pd.DataF
             continue
         narrowing = difference(short_gap, long_gap)
         parts.append(exceeds(narrowing))
-        words.append(f"{row['model']} {row['bits']} bits {narrowing}")
+        words.append(f"{_name(both, row['model'], row['metric'])} {row['bits']} bits {narrowing}")
     paper_both = _measured(paper_long).merge(_measured(paper_short), on=["model", "metric", "bits"],
                                              suffixes=("", "_short"))
     paper_narrowing = ((paper_both["quant_short"] - paper_both["prune_short"])

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from pvq.stats import Interval, fisher_interval, mean_interval
+
 YES, NO, PARTLY, INCONCLUSIVE = "yes", "no", "partly", "inconclusive"
 CONFIDENCE = 0.95
 
@@ -152,27 +154,23 @@ def winner(a: Estimate, b: Estimate, names: tuple[str, str] = ("quant", "prune")
 
 
 def mean_estimate(values, confidence: float = CONFIDENCE) -> Estimate:
-    """The mean of independent repeats (seeds) with its Student-t interval; one value: unbounded."""
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        raise ValueError("no values to average")
-    mean = float(values.mean())
-    if values.size == 1:
-        return Estimate(mean, -math.inf, math.inf)
-    half = stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
-    return Estimate(mean, mean - half, mean + half)
+    """The mean of independent repeats (seeds) with its Student-t interval (pvq.stats); one value: unbounded."""
+    return _estimate(mean_interval(values, confidence))
 
 
-def correlation_estimate(r: float, n: int, rank: bool = False, confidence: float = CONFIDENCE) -> Estimate:
-    """A correlation of n points with its Fisher-z interval; ``rank``: Spearman's, whose z has the
-    variance 1.06 / (n - 3) (Fieller, Hartley & Pearson 1957). Fewer than 4 points (or no r): [-1, 1]."""
-    if n < 4 or not np.isfinite(r):
-        return Estimate(float(np.clip(np.nan_to_num(r), -1, 1)), -1.0, 1.0)
-    if abs(r) >= 1:
-        return Estimate.exact(float(np.sign(r)))  # Fisher's interval collapses at a perfect correlation
-    z = math.atanh(float(r))
-    half = stats.norm.ppf(0.5 + confidence / 2) * math.sqrt((1.06 if rank else 1.0) / (n - 3))
-    return Estimate(float(r), math.tanh(z - half), math.tanh(z + half))
+def correlation_estimate(r: float, n: int, confidence: float = CONFIDENCE) -> Estimate:
+    """A Pearson correlation of n points with its Fisher-z interval (pvq.stats); fewer than 4 points
+    (or no r): [-1, 1]."""
+    if not np.isfinite(r):
+        return Estimate(0.0, -1.0, 1.0)
+    interval = fisher_interval(float(r), n, confidence)
+    return Estimate(float(r), -1.0, 1.0) if n < 4 else _estimate(interval)
+
+
+def _estimate(interval: Interval) -> Estimate:
+    """An interval of pvq.stats as an Estimate (no interval: unbounded)."""
+    lo, hi = (-math.inf, math.inf) if math.isnan(interval.lo) else (interval.lo, interval.hi)
+    return Estimate(interval.mean, lo, hi)
 
 
 def auc_test(higher, lower, confidence: float = CONFIDENCE) -> tuple[float, float, str]:
