@@ -58,10 +58,8 @@ def sdp_search(sub, keep: int, support: np.ndarray, error: float, deadline: floa
     factor A has full column rank) from the incumbent ``support`` with ``error``, until
     ``deadline`` (perf_counter seconds). Nodes whose bound is within ``rtol`` (relative) or
     ``sub.atol`` of the incumbent are not explored."""
-    A = sub.A
-    n = A.shape[1]
-    G = A.T @ A
-    bounds = NodeBound(G, A.T @ sub.y, sub.total)
+    n = sub.A.shape[1]
+    bounds = NodeBound(sub.A, sub.y)
     best_cols, best = np.sort(support), float(error)
     counter = itertools.count()
     heap = [_Open(-np.inf, next(counter), np.zeros(n, bool), np.zeros(n, bool), bounds.start(np.ones(n, bool)))]
@@ -125,6 +123,7 @@ def sdp_search(sub, keep: int, support: np.ndarray, error: float, deadline: floa
                 break
             if not (fix_in.size or fix_out.size):
                 break
+            pruned = min(pruned, target())  # what the fixings cut off is certified at or above target
             forced, excluded = forced.copy(), excluded.copy()
             forced[cols[fix_in]] = True
             excluded[cols[fix_out]] = True
@@ -132,7 +131,7 @@ def sdp_search(sub, keep: int, support: np.ndarray, error: float, deadline: floa
         if result is None:
             continue
         F = np.flatnonzero(free)
-        p = F[_branch(result, F, inherited)]
+        p = F[_branch(result, F)]
         j = cols[p]
         out, into = excluded.copy(), forced.copy()
         out[j], into[j] = True, True
@@ -144,23 +143,11 @@ def sdp_search(sub, keep: int, support: np.ndarray, error: float, deadline: floa
     return SearchResult(best_cols, best, float(min(max(lower, 0.0), best)), status, nodes)
 
 
-BRANCH = "maxz"
-
-
-def _branch(result, F, bound):
+def _branch(result, F) -> int:
+    """The free column (position in F) the relaxation most wants to keep among those it has not
+    decided (largest z below 1)."""
     z = result.z[F]
-    if BRANCH == "maxz":
-        return int(np.argmax(np.where(z < 1 - 1e-6, z, -1.0)))
-    if BRANCH == "frac":
-        return int(np.argmin(np.abs(z - 0.5)))
-    excluding, forcing = result.children
-    base = result.bound
-    score = np.maximum(excluding - base, 1e-9 * abs(base)) * np.maximum(forcing - base, 1e-9 * abs(base))
-    if BRANCH == "product":
-        return int(np.argmax(score))
-    if BRANCH == "minchild":
-        return int(np.argmax(np.minimum(excluding, forcing)))
-    raise ValueError(BRANCH)
+    return int(np.argmax(np.where(z < 1 - 1e-6, z, -1.0)))
 
 
 def single_column_search(sub, keep: int, best_cols: np.ndarray, deadline: float, max_nodes: int | None,
@@ -232,21 +219,22 @@ def _fixings(bounds: NodeBound, cols, free, r, result, target):
     if not (force_candidates.size or exclude_candidates.size):
         return np.zeros(0, int), np.zeros(0, int)
     eig = bounds.eig_at(cols, result.state)
-    G, g, c0, scale = bounds.G_raw, bounds.g_raw, bounds.c0_raw, bounds.scale
-    lam, q = result.state.lam * scale, result.state.q * scale
+    A, y, G = bounds.A, bounds.y, bounds.G_raw
+    lam, q = result.state.lam * bounds.scale, result.state.q * bounds.scale
     fix_in, fix_out = [], []
     for p in force_candidates:  # excluding p is certified above target: p stays
         keep = np.arange(cols.size) != p
         sub_cols = cols[keep]
-        if certify(G[np.ix_(sub_cols, sub_cols)], g[sub_cols], c0, free[keep], r, lam[keep], q[keep], eig) >= target:
+        if certify(A[:, sub_cols], y, G[np.ix_(sub_cols, sub_cols)], free[keep], r, lam[keep], q[keep],
+                   eig) >= target:
             fix_in.append(p)
-    sub_G, sub_g = G[np.ix_(cols, cols)], g[cols]
+    node_A, node_G = A[:, cols], G[np.ix_(cols, cols)]
     for p in exclude_candidates:  # forcing p is certified above target: p goes
         child_free = free.copy()
         child_free[p] = False
         child_lam, child_q = lam.copy(), q.copy()
         child_lam[p] = child_q[p] = 0.0
-        if certify(sub_G, sub_g, c0, child_free, r - 1, child_lam, child_q, eig) >= target:
+        if certify(node_A, y, node_G, child_free, r - 1, child_lam, child_q, eig) >= target:
             fix_out.append(p)
     if set(fix_in) & set(fix_out):
         return None, None

@@ -181,7 +181,8 @@ def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "barrier") -> 
         mean, cov = solution.mean, 0.5 * (solution.cov + solution.cov.T)
         rounded = np.clip(np.round(mean), s.low, s.high)
         return s.result(rounded, solution.bound, "bound", start, solver="barrier", solver_objective=solution.value,
-                        newton_steps=solution.newton_steps, gap=solution.gap, mean=mean, cov=cov)
+                        newton_steps=solution.newton_steps, gap=solution.gap, mean=mean, cov=cov,
+                        lam=solution.lam, mu=solution.mu)
     return _cvxpy_bound(s, solver, start)
 
 

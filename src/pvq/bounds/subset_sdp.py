@@ -74,20 +74,23 @@ def _least_extra(c: np.ndarray, a: np.ndarray, b: np.ndarray, r: int) -> float:
     return float(extra.sum())
 
 
-def certify(G: np.ndarray, g: np.ndarray, c0: float, free: np.ndarray, r: int, lam: np.ndarray,
+def certify(A: np.ndarray, y: np.ndarray, G: np.ndarray, free: np.ndarray, r: int, lam: np.ndarray,
             q: np.ndarray, eig_min: float | None = None) -> float:
-    """A rigorous lower bound D(lam, q) on the error of every support that keeps the forced columns
-    (~free) and at most r of the free ones (module docstring). lam, q: length |A|, used on the free
-    columns only (0 elsewhere); -inf if no valid bound comes out.
+    """A rigorous lower bound D(lam, q) on ||A w - y||^2 over every w supported on the node's columns
+    (A's columns) that keeps the forced ones (~free) and at most r free ones (module docstring).
+    G: A^T A as computed (float64), for the eigenvalue and the solve. lam, q: length |A|, used on the
+    free columns only (0 elsewhere); -inf if no valid bound comes out.
 
-    min_v v^T Q v - 2 b^T v >= L(x) - ||Q x - b||^2 / eig_min(Q) for any x (x = Q^-1 b in float64),
-    with L and the residual in extended precision and half the computed eig_min, which must be at
-    least EIG_RTOL of the mean diagonal of G (lam shrinks until it is, as
-    :func:`pvq.bounds.quant.certify_dual` raises mu). ``eig_min``: a smallest eigenvalue of Q
-    known already (e.g. a parent's: excluding a column or forcing one, which adds lam_j e_j e_j^T,
-    never lowers it)."""
+    With h(w) = ||A w - y||^2 - sum lam_i w_i^2 - 2 q^T w (a convex quadratic with Hessian 2Q,
+    Q = A^T A - diag(lam)), min h >= h(x) - ||grad h(x) / 2||^2 / eig_min(Q) for any x (x = Q^-1 b
+    in float64). h(x) and the gradient are evaluated from A and y themselves (not from the rounded
+    G) in extended precision, with bounds on their rounding; eig_min is half the computed smallest
+    eigenvalue of G - diag(lam), which must be at least EIG_RTOL of the mean diagonal of G (lam
+    shrinks until it is, as :func:`pvq.bounds.quant.certify_dual` raises mu): far above the error of
+    forming G, so the halving covers it. ``eig_min``: a smallest eigenvalue of Q known already (e.g.
+    a parent's: excluding a column or forcing one, which adds lam_j e_j e_j^T, never lowers it)."""
     lam = np.where(free, np.clip(lam, 0, None), 0.0)
-    a = G.shape[0]
+    p, a = A.shape
     floor = EIG_RTOL * float(np.trace(G)) / max(a, 1)
     for _ in range(30):
         Q = G - np.diag(lam)
@@ -100,22 +103,25 @@ def certify(G: np.ndarray, g: np.ndarray, c0: float, free: np.ndarray, r: int, l
     else:
         return -np.inf
     q = np.where(free & (lam > 0), q, 0.0)
-    b = g + q
     chol = _cholesky(Q)
     if chol is None:
         return -np.inf
-    x = lapack.dpotrs(chol, b, lower=1)[0]
+    x = lapack.dpotrs(chol, A.T @ y + q, lower=1)[0]
     ld = np.longdouble
-    Ql, bl, xl = Q.astype(ld), b.astype(ld), x.astype(ld)
-    Qx = Ql @ xl
-    value = xl @ Qx - 2 * bl @ xl
-    res = Qx - bl
-    slack = (res @ res) / ld(0.5 * eig)
-    rounding = 64 * np.finfo(ld).eps * (abs(xl) @ abs(Ql) @ abs(xl) + 2 * abs(bl) @ abs(xl) + abs(ld(c0)))
+    eps = np.finfo(ld).eps
+    Al, yl, xl, laml, ql = (v.astype(ld) for v in (A, y, x, lam, q))
+    residual = Al @ xl - yl
+    half_grad = Al.T @ residual - laml * xl - ql
+    h = residual @ residual - laml @ (xl * xl) - 2 * ql @ xl
+    # rounding of the extended-precision sums (p + a + 4 terms each, eps each, widely over-counted)
+    size = abs(Al) @ abs(xl) + abs(yl)
+    grad_error = (p + a + 4) * eps * (abs(Al).T @ size + laml * abs(xl) + abs(ql))
+    h_error = 4 * (p + a + 4) * eps * (size @ size + laml @ (xl * xl) + 2 * abs(ql) @ abs(xl))
+    slack = (np.sqrt(half_grad @ half_grad) + np.sqrt(grad_error @ grad_error)) ** 2 / ld(0.5 * eig)
     mask = free & (lam > 0)
-    ratios = np.sort(q[mask].astype(ld) ** 2 / lam[mask].astype(ld))[::-1][:max(r, 0)]
-    top = ratios.sum() * (1 + 64 * np.finfo(ld).eps) if ratios.size else ld(0)
-    return float(ld(c0) + value - slack - rounding - top)
+    ratios = np.sort(ql[mask] ** 2 / laml[mask])[::-1][:max(r, 0)]
+    top = ratios.sum() * (1 + 64 * eps) if ratios.size else ld(0)
+    return float(h - h_error - slack - top)
 
 
 @dataclass(frozen=True)
@@ -154,13 +160,16 @@ class NodeResult:
 
 
 class NodeBound:
-    """The SDP bound at the nodes of one best-subset problem: G = X^T X (positive definite), g = G w0,
-    c0 = ||X w0||^2; the barrier works in units of the mean diagonal of G."""
+    """The SDP bound at the nodes of one best-subset problem min ||A w - y||^2 (A: a square-root
+    factor of X^T X with full column rank, y = A w0): G = A^T A, g = A^T y, c0 = ||y||^2; the barrier
+    works in units of the mean diagonal of G, the certificate on A and y themselves."""
 
-    def __init__(self, G: np.ndarray, g: np.ndarray, c0: float):
+    def __init__(self, A: np.ndarray, y: np.ndarray):
+        G, g, c0 = A.T @ A, A.T @ y, float(y @ y)
+        self.A, self.y = A, y
         self.scale = float(np.trace(G) / G.shape[0]) or 1.0
         self.G, self.g, self.c0 = G / self.scale, g / self.scale, c0 / self.scale
-        self.G_raw, self.g_raw, self.c0_raw = G, g, c0
+        self.G_raw = G
         self.eig_min = float(np.linalg.eigvalsh(self.G)[0])
 
     def start(self, free: np.ndarray) -> NodeState:
@@ -219,7 +228,7 @@ class NodeBound:
         lam[F], q[F], s[F] = x[0], x[1], x[2]
         lam_b, q_b = np.zeros(a), np.zeros(a)
         lam_b[F], q_b[F] = best.x[0], best.x[1]
-        certified = certify(self.G_raw[np.ix_(cols, cols)], self.g_raw[cols], self.c0_raw, free, r,
+        certified = certify(self.A[:, cols], self.y, self.G_raw[np.ix_(cols, cols)], free, r,
                             lam_b * self.scale, q_b * self.scale)
         z = np.ones(a)
         z[F] = point.z
