@@ -213,8 +213,8 @@ def whole_layer_estimate(config: dict, pairs: int, seed: int) -> None:
                           Selection(section["chunk_features"], 0, 0, config["seed"]))
     weight = modules[WHOLE_LAYER].weight.detach().double().numpy()
     deltas = [mse_optimal_scale(weight, b) for b in section["bits"]]
-    limits = Limits(prune_exact=section["time_limits"]["prune_exact"], quant_exact=section["time_limits"]["quant_exact"],
-                    heuristic_samples=section["heuristic_samples"])
+    limits = Limits(prune_exact=section["time_limits"]["prune_exact"],
+                    quant_exact=section["time_limits"]["quant_exact"], heuristic_samples=section["heuristic_samples"])
     rng = np.random.default_rng(seed)
     total = len(chunks) * weight.shape[0]
     seconds, uncertified = [], 0

@@ -19,7 +19,7 @@ import scipy.linalg
 from scipy.linalg import lapack
 
 from pvq.bounds.problem import RANK_RTOL, BoundResult, check_inputs, compress_rows, error_of, live_columns
-from pvq.bounds.prune_search import PRUNE_RTOL, sdp_search, single_column_search
+from pvq.bounds.prune_search import sdp_search, single_column_search
 
 # Nodes of the single-column search before a problem goes to the SDP search (n = 32 problems of real
 # Lite0 chunks need 70-1500; its nodes cost about 0.1 ms, the SDP search's 10-40 ms).
@@ -217,8 +217,9 @@ def solve_prune_exact(X, w0, keep: int, time_limit: float = 60.0) -> BoundResult
     unfinished goes to a best-first search on SDP bounds (:func:`pvq.bounds.prune_search.sdp_search`)
     when X has full column rank on its live columns (the SDP bound needs X^T X positive definite),
     else the single-column search runs on to the time limit. Status 'optimal' when a search
-    exhausts its tree (up to PRUNE_RTOL and the rank tolerance RANK_RTOL), else 'time_limit' with
-    the smallest bound of the open nodes as lower_bound. info: nodes of each search, which finished.
+    exhausts its tree (up to prune_search.PRUNE_RTOL and the rank tolerance RANK_RTOL), else
+    'time_limit' with the smallest bound of the open nodes as lower_bound. info: nodes of each
+    search, which finished.
     """
     start = time.perf_counter()
     A, w0 = check_inputs(X, w0)

@@ -155,7 +155,6 @@ class NodeResult:
     relaxation: float     # the relaxation's objective at a primal point: nothing above it prunes
     z: np.ndarray         # the relaxation's z on the node's columns (1 on forced ones)
     state: NodeState      # the last iterate
-    steps: int
     children: tuple       # (bound excluding, bound forcing) per free column, from the last iterate
 
 
@@ -234,7 +233,7 @@ class NodeBound:
         z[F] = point.z
         return NodeResult(bound=best.dual * self.scale, certified=certified,
                           relaxation=point.primal * self.scale, z=z, state=NodeState(lam, q, s, x[3], tau),
-                          steps=steps, children=self._children(node, point, r))
+                          children=self._children(node, point, r))
 
     def eig_at(self, cols: np.ndarray, state: NodeState) -> float:
         """Smallest eigenvalue of Q = G - diag(lam) at a node's iterate (unscaled), for certifying
