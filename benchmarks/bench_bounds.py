@@ -14,6 +14,7 @@ Prints, measured in this one run, single-threaded BLAS (as the per-layer jobs ru
 - agreement with SCIP (`solve_prune_mip`) on every n = 32 pruning problem that SCIP finishes;
 - the default run's stem-conv quantization problems (1 chunk x 6 channels x 7 bit widths, the
   default time limit): how many are certified;
+- the load average before and after the table (other processes stretch every wall time);
 - the whole `_blocks.15._expand_conv` layer: an estimate from a random sample of (chunk, output
   channel) pairs solved as the per-layer stage solves them, and, given `--whole-layer-run`, the
   CPU time the run's per-layer jobs recorded (Snakemake benchmark files).
@@ -29,6 +30,7 @@ certified; the bound at n = 64 < 1 s and never more than 1 % below the cvxpy SDP
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -103,6 +105,12 @@ def speed_words(name: str, seconds: list[float], exact: list[float], exact_name:
     return (f"{name}: median {1000 * np.median(seconds):.2f} ms, max {1000 * np.max(seconds):.2f} ms; "
             f"{exact_name} / {name} on the same problems: median {np.median(exact / seconds):.0f}x, "
             f"min {np.min(exact / seconds):.0f}x")
+
+
+def load_words() -> str:
+    """The machine's load: wall times (and the wall-clock limits) stretch with other processes."""
+    return (f"load average (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} on "
+            f"{os.cpu_count()} cores")
 
 
 def cell(seconds, results, limit: float, gaps: bool = False) -> str:
@@ -266,7 +274,9 @@ def main() -> None:
         problems = {n: cases(modules, inputs, n, args.instances, args.seed) for n in args.sizes}
         rows = sorted({p["rows"] for picks in problems.values() for p in picks})
         print(f"{args.instances} problems per n from {LAYERS}, m = {rows} rows ({args.images} images)", flush=True)
+        print(load_words(), flush=True)
         table(problems, args.time_limit, args.mip_time_limit)
+        print(load_words())
         stem_check(config)
         if args.layer_pairs:
             whole_layer_estimate(config, args.layer_pairs, args.seed)
