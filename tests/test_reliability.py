@@ -188,15 +188,17 @@ def test_a_cut_or_foreign_fp_pt_and_inputs_npz_of_the_smoke_run_are_named(smoke_
     from pvq.perlayer.artifacts import LAYER_INPUTS
     from pvq.perlayer.collect import load_layer
 
-    settings = {"digits": {"width": 8}}  # configs/smoke.yaml
+    def settings(width):  # the slice of configs/smoke.yaml that load_fp_model reads
+        return {"models": {"digits_resnet": {"task": "digits"}}, "digits": {"width": width}}
+
     weights = smoke_run / "finetune" / "digits_resnet" / "fp.pt"
-    load_fp_model("digits_resnet", settings, weights)
+    load_fp_model("digits_resnet", settings(8), weights)
     broken = tmp_path / "fp.pt"
     broken.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     for path, width, problem in [(broken, 8, "cannot be read"),
-                                 (weights, 16, "size mismatch")]:  # 16: an fp.pt of the default tier
+                                 (weights, 16, "size mismatch")]:  # 16: a network of another width
         with pytest.raises(ArtifactError) as caught:
-            load_fp_model("digits_resnet", {"digits": {"width": width}}, path)
+            load_fp_model("digits_resnet", settings(width), path)
         for part in (f"{path} (fine-tuning's FP baseline weights)", problem, "-R train_fp_baseline"):
             assert part in str(caught.value)
     inputs = next((smoke_run / "perlayer").glob("*/inputs.npz"))
