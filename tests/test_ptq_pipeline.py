@@ -60,7 +60,7 @@ def test_rtn_at_8_bits_agrees_with_the_uncompressed_model_on_held_out_photos():
     from pvq.ptq.sequential import compress_model_
 
     config = load_config(REPO / "config.yaml")
-    photos = {**config["finetune"]["photos"], "eval_crops": 8, "bn_batches": 1, "bn_batch_size": 4}
+    photos = {**config["finetune"]["photos"], "eval_crops": 12, "bn_batches": 1, "bn_batch_size": 4}
     task = PhotoDistillationTask("efficientnet_lite0", {"photos": photos, "seed": 0})
     scores = {}
     for bits in (8, 2):
