@@ -56,7 +56,7 @@ def test_validation_does_not_mutate_its_input():
 
 
 MODEL_LISTS = ["zoo.models", "perlayer.models", "allocation.models", "finetune.models", "finetune.sensitivity.models",
-               "finetune.representations.models"]
+               "finetune.representations.models", "ptq.models"]
 
 
 def nested(key: str, value):
@@ -83,6 +83,14 @@ def test_an_empty_model_list_is_rejected_naming_the_key(key):
         validate(nested(key, empty))
     assert f"config key '{key}' is empty" in str(caught.value)
     assert "ask for their targets" in str(caught.value)
+
+
+def test_ptq_joint_sparsity_and_methods_are_checked_naming_the_key():
+    with pytest.raises(ConfigError, match=r"config key 'ptq.joint_sparsity': 0.3 gives sparsegpt\+gptq"):
+        validate({"ptq": {"joint_sparsity": 0.3}})
+    assert validate({"ptq": {"joint_sparsity": 0.3, "methods": ["gptq"]}})["ptq"]["methods"] == ["gptq"]
+    with pytest.raises(ConfigError, match=r"config key 'ptq.methods\[0\]'"):
+        validate({"ptq": {"methods": ["obs"]}})
 
 
 def test_an_overlay_that_empties_a_mapping_is_honoured(tmp_path):

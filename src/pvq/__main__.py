@@ -21,6 +21,7 @@ COMMANDS = {
     "formats": "pvq.formats.cli",
     "plot": "pvq.plots.cli",
     "provenance": "pvq.provenance_cli",
+    "ptq": "pvq.ptq.cli",
     "report": "pvq.report.cli",
     "zoo": "pvq.zoo.cli",
 }

@@ -10,6 +10,7 @@ from pvq.formats.artifacts import FORMATS_PARETO
 from pvq.finetune.artifacts import REPRESENTATIONS, SENSITIVITY, SENSITIVITY_CORRELATION, TABLE1, TABLE5
 from pvq.io import Table
 from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS
+from pvq.ptq.artifacts import PTQ_RESULTS
 from pvq.zoo.artifacts import ZOO_SWEEP
 
 INPUTS: dict[str, Table] = {
@@ -30,6 +31,7 @@ INPUTS: dict[str, Table] = {
     "representations": REPRESENTATIONS,
     "table1_finetune": TABLE1,
     "table5_finetune_long": TABLE5,
+    "ptq": PTQ_RESULTS,
 }
 
 

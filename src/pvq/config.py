@@ -144,7 +144,19 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
                  f"tensors and their kurtosis) nor the fine-tuning stage's digits_resnet"
                  for name in config["allocation"]["models"] if name not in config["zoo"]["models"] and name not in trained]
     problems += _finetune_problems(config)
+    problems += _ptq_problems(config["ptq"])
     return problems
+
+
+def _ptq_problems(ptq: dict[str, Any]) -> list[str]:
+    """The joint method's kept values need a whole number of bits (pvq.ptq.methods.joint_value_bits)."""
+    if "sparsegpt+gptq" not in ptq["methods"]:
+        return []
+    share = 1 - ptq["joint_sparsity"]
+    bad = [b for b in ptq["bits"] if abs(b / share - round(b / share)) > 1e-9 or round(b / share) > 16]
+    return [f"config key 'ptq.joint_sparsity': {ptq['joint_sparsity']} gives sparsegpt+gptq "
+            f"{', '.join(f'{b / share:g}' for b in bad)}-bit values at ptq.bits {bad}; choose a sparsity for "
+            "which b / (1 - sparsity) is a whole number of at most 16 bits (0.5)"] if bad else []
 
 
 FINETUNE_TASKS = {"digits": "acc", "photos": "agree", "imagenet": "acc"}  # task -> its headline metric

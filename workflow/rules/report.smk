@@ -29,6 +29,7 @@ CARD_INPUTS = {
                    "fp": [f"{FINETUNE_DIR}/{model}/fp.json" for model in ALLOCATION_TRAINED]},
     "finetune": {"runs": FINETUNE_RUNS, "long": FINETUNE_LONG_RUNS,
                  "fp": expand(f"{FINETUNE_DIR}/{{model}}/fp.json", model=FINETUNE_MODELS)},
+    "ptq": {"ptq": PTQ_CSVS},
 }
 CARD_EXPERIMENTS = [name for name in EXPERIMENTS if any(CARD_INPUTS[name].values())]
 

@@ -14,7 +14,9 @@ the original weights, error(w) = ||X (w - w0)||^2.
   rounding with error feedback through the inverse Hessian), :func:`obs_prune` (greedy Optimal Brain
   Surgeon, what SparseGPT approximates), :func:`wanda_prune` (|w| times the input norm, with or
   without refit), :func:`obs_prune_then_gptq` (both: at most ``keep`` nonzeros on the b-bit grid)
-  with :func:`joint_lower_bound` (a certified bound on that joint problem from the separate ones).
+  with :func:`joint_lower_bound` (a certified bound on that joint problem from the separate ones);
+  :func:`sparsegpt_prune` (SparseGPT: OBS in one pass over the columns, optionally quantizing the
+  kept weights in the same pass), the form of OBS that scales to whole layers (pvq.ptq).
   GPTQ and OBS damp X^T X as GPTQ does (:mod:`pvq.bounds.hessian`); their errors are undamped.
 
 Every function returns a :class:`BoundResult`; ``error`` is always the error of the returned weights.
@@ -30,6 +32,7 @@ from pvq.bounds.obs import obs_prune
 from pvq.bounds.problem import BoundResult, compress_rows, snr_db_of
 from pvq.bounds.prune import prune_heuristic, solve_prune_exact, solve_prune_mip
 from pvq.bounds.quant import quant_heuristic, quant_rtn, quant_sdp_bound, solve_quant_exact
+from pvq.bounds.sparsegpt import sparsegpt_prune
 from pvq.bounds.wanda import wanda_prune
 
 __all__ = [
@@ -37,4 +40,5 @@ __all__ = [
     "prune_heuristic", "solve_prune_exact", "solve_prune_mip",
     "quant_rtn", "quant_heuristic", "quant_sdp_bound", "solve_quant_exact",
     "gptq_quant", "obs_prune", "wanda_prune", "obs_prune_then_gptq", "joint_lower_bound",
+    "sparsegpt_prune",
 ]

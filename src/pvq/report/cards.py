@@ -9,7 +9,7 @@ the code that enforces them, and the weights by ``pvq.models.registry.weights_na
 
 Artifacts by experiment (``--input NAME=PATH``): analytic: normal, student_t; zoo: zoo;
 perlayer: perlayer; allocation: allocation, and fp for the fine-tuned digits model; finetune:
-runs, long, fp.
+runs, long, fp; ptq: ptq (its files named <model>.csv).
 """
 
 from __future__ import annotations
@@ -373,12 +373,67 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     }
 
 
+def ptq_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
+    from pathlib import Path
+
+    paths = _paths(artifacts, "ptq", "ptq")
+    rows = _csv(artifacts, "ptq", "ptq")
+    models = [Path(p).stem for p in paths]
+    section, photos = config["ptq"], config["finetune"]["photos"]
+    order = {"act": "act-order (descending diag X^T X)", "natural": "natural order"}[section["order"]]
+    damping = f"dampening {section['damp']:g} x mean(diag X^T X)"
+    methods = list(dict.fromkeys(rows["method"]))
+    bits = sorted(rows["bits"].unique())
+    storage = "; ".join(f"{m}: {_numbers(np.round(rows.loc[rows['method'] == m, 'bits_per_weight'], 3))}"
+                        for m in methods)
+    best = []
+    for b, group in rows.groupby("bits"):
+        top = group.sort_values(["kl", "agree"], ascending=[True, False]).iloc[0]
+        best.append(f"{b} bits: {top['method']} (KL {top['kl']:.3g}, agreement {top['agree']:.1f}%)")
+    joint = rows[rows["method"] == "sparsegpt+gptq"]
+    return {
+        "Quantization method": _quantizer("per output channel, MSE-optimal FP16 step fitted to the weights "
+                                          "(int<b>/per-channel/mse); RTN rounds to nearest; GPTQ chooses the codes "
+                                          f"with error feedback through the inverse Hessian ({order}, {damping})", bits)
+        + [("granularity", "per output channel")],
+        "Pruning method": [
+            ("criteria", "magnitude: smallest |w| of the whole tensor (no data); Wanda: |w| x input norm, the same "
+                         "count in every row, kept weights unchanged; SparseGPT: OBS saliency in one pass over the "
+                         f"columns ({order}, mask chosen per block of {section['block']} columns, {damping}), kept "
+                         "weights updated"),
+            ("granularity", "unstructured; FP16 values and a 1-bit-per-weight bitmap")],
+        "Both (sparsegpt+gptq)": [
+            ("method", f"{section['joint_sparsity']:g} of the weights zeroed and the rest on b / "
+                       f"(1 - {section['joint_sparsity']:g}) bits, chosen and rounded in one SparseGPT pass; steps "
+                       "fitted on the magnitude-pruned tensor"),
+            ("specs", ", ".join(joint["spec"]) if len(joint) else "not run")],
+        "Quantized operations": [
+            ("what", "the weights of every conv and linear layer (batch norm and biases unchanged, activations FP32)"),
+            ("procedure", "layer by layer in forward order, each fitted to the calibration inputs that reach it "
+                          "through the layers already compressed (GPTQ / SparseGPT); depthwise convs channel by "
+                          "channel on each channel's own inputs; no fine-tuning")],
+        "Bit widths": [("compared", ", ".join(str(b) for b in bits)),
+                       ("best by KL (then agreement)", "; ".join(best))],
+        "Storage accounting": _storage(config, [1 - b / config["baseline_bits"] for b in bits])
+        + [("exact bits per weight, bitmaps and FP16 scales counted (pvq.methods)", storage)],
+        "Resource complexity": [
+            ("calibration data", f"{section['calibration_crops']} seeded random crops ({photos['resolution']} px) of "
+                                 f"each training scene: {', '.join(photos['train_scenes'])}"),
+            ("evaluation", f"{photos['eval_crops']} fixed crops of each held-out scene "
+                           f"({', '.join(photos['test_scenes'])}): top-1 agreement with the uncompressed model, "
+                           "KL(uncompressed || compressed), logit SNR"),
+            ("compute", f"{section['threads']} CPU thread(s) per model")],
+        "Pretrained model": [("weights", "; ".join(weights_of(m) for m in models))],
+    }
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any], Artifacts], Card]] = {
     "analytic": analytic_card,
     "zoo": zoo_card,
     "perlayer": perlayer_card,
     "allocation": allocation_card,
     "finetune": finetune_card,
+    "ptq": ptq_card,
 }
 
 
