@@ -20,7 +20,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
 
-# Named targets: one per figure and table of the paper (fig10-fig12, table6: beyond the paper).
+# Named targets: one per figure and table of the paper (fig10-fig13, table6: beyond the paper).
 TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
@@ -38,12 +38,13 @@ TARGETS = {
     "fig10": FIG10_FILES,
     "fig11": FIG11_FILES,
     "fig12": FIG12_FILES,
+    "fig13": figure_files("fig13_perlayer_formats"),
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, table6, fig10, fig11, fig12, compare, cards
+localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, table6, fig10, fig11, fig12, fig13, compare, cards
 
 
 rule all:
@@ -131,6 +132,11 @@ rule fig11:
 rule fig12:
     input:
         TARGETS["fig12"],
+
+
+rule fig13:
+    input:
+        TARGETS["fig13"],
 
 
 rule compare:
