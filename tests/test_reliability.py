@@ -139,7 +139,7 @@ def contract_of(path):
     from pvq.analytic.artifacts import NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
     from pvq.finetune.artifacts import (FP_RECORD, REPRESENTATIONS, RUN, SENSITIVITY, SENSITIVITY_CORRELATION,
                                         TABLE1, TABLE5)
-    from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS, LAYER_PART, TABLE6
+    from pvq.perlayer.artifacts import CHUNK_BOXES, FORMAT_BOXES, LAYER_BOUNDS, LAYER_FORMATS, LAYER_PART, TABLE6
     from pvq.zoo.artifacts import ZOO_SWEEP
 
     stage, name = path.parts[0], path.name
@@ -148,14 +148,14 @@ def contract_of(path):
     fixed = {"normal.csv": NORMAL, "normal_profile.csv": NORMAL_PROFILE, "normal_levels.csv": NORMAL_LEVELS,
              "student_t.csv": STUDENT_T, "fp.json": FP_RECORD, "sensitivity.csv": SENSITIVITY,
              "sensitivity_correlation.csv": SENSITIVITY_CORRELATION, "table1_finetune.csv": TABLE1,
-             "table5_finetune_long.csv": TABLE5, "chunk_boxes.csv": CHUNK_BOXES,
+             "table5_finetune_long.csv": TABLE5, "chunk_boxes.csv": CHUNK_BOXES, "format_boxes.csv": FORMAT_BOXES,
              "table6_gap_to_optimum.csv": TABLE6}
     if name in fixed:
         return fixed[name]
     if stage == "zoo" and path.suffix == ".csv":
         return ZOO_SWEEP
     if stage == "perlayer" and path.suffix == ".csv":
-        return LAYER_PART if path.parent.name == "parts" else LAYER_BOUNDS
+        return {"parts": LAYER_PART, "formats": LAYER_FORMATS}.get(path.parent.name, LAYER_BOUNDS)
     if stage == "allocation" and path.suffix == ".csv":
         return CHOICES if name.endswith("_choices.csv") else ACCURACY if name.endswith("_accuracy.csv") else SUMMARY
     if stage == "finetune":
