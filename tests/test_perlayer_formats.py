@@ -180,3 +180,32 @@ def test_format_boxes_by_hand():
 def test_settings_refuse_a_pattern_that_is_not_nm():
     with pytest.raises(ValueError, match="n:m"):
         FormatSettings(("u0.5",), (4,))
+
+
+@pytest.mark.pipeline
+def test_smoke_run_draws_fig13(smoke_run):
+    """The smoke run's format boxes: the paper's pairing is Fig. 4's box; at 4 bits 1:4 keeps as many
+    weights as the paper's 75% sparsity (n = 12), so the unstructured optimum (a relaxation of 1:4) is
+    at least as good; every N:M optimum is certified; the figure and the card's section exist."""
+    from pvq.perlayer.artifacts import CHUNK_BOXES
+
+    boxes = FORMAT_BOXES.read(smoke_run / "perlayer" / "format_boxes.csv")
+    paper = CHUNK_BOXES.read(smoke_run / "perlayer" / "chunk_boxes.csv")
+    paper = paper[paper["bits"] == 4].set_index(["layer", "chunk"])
+    assert set(boxes["prune_spec"]) == {"prune/u0.75", "prune/2:4", "prune/1:4"}
+    assert set(boxes["quant_spec"]) == {"int4/per-tensor/mse", "int4/per-channel/mse"}
+    same = boxes[(boxes["prune_spec"] == "prune/u0.75") & (boxes["quant_spec"] == "int4/per-tensor/mse")]
+    for _, box in same.iterrows():
+        for column in ("prune_low_db", "prune_high_db", "quant_low_db", "quant_high_db"):
+            assert box[column] == pytest.approx(paper.loc[(box["layer"], box["chunk"]), column])
+    assert boxes.loc[boxes["prune_spec"] != "prune/u0.75", "prune_certified"].all()
+    by = boxes.drop_duplicates(["layer", "chunk", "prune_spec"]).set_index(["layer", "chunk", "prune_spec"])
+    for layer, chunk in paper.index:
+        assert by.loc[(layer, chunk, "prune/u0.75"), "prune_high_db"] >= by.loc[(layer, chunk, "prune/1:4"),
+                                                                                "prune_high_db"] - 1e-9
+    formats = LAYER_FORMATS.read(next((smoke_run / "perlayer" / "efficientnet_lite0" / "formats").glob("*.csv")))
+    wide = formats.pivot_table(index=["chunk", "out_channel", "spec"], columns="solver", values="snr_db")
+    assert (wide["optimum"] >= wide["heuristic"] - 1e-9).all()
+    for suffix in ("pdf", "png"):
+        assert (smoke_run / "figures" / f"fig13_perlayer_formats.{suffix}").stat().st_size > 1000
+    assert "prune/2:4" in (smoke_run / "cards" / "perlayer.md").read_text()
