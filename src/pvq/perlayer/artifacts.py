@@ -59,9 +59,9 @@ TABLE6 = Table(
     optional=("median_gap_db", "worst_gap_db", "verdict_changed_pct"), key=("bits", "method"), complete="method")
 
 # Today's formats on the same problems (pvq.perlayer.formats), long: one row per (chunk, output channel,
-# spec, solver). solver: heuristic (N:M magnitude + refit; per-channel round to nearest) or optimum
-# (certified N:M optimum; exact per-channel INT), status its solver's ('split_groups': the chunk cuts the
-# pattern's groups, no SNR). tensor_rows x tensor_cols: the weight's reduction layout (storage is exact
+# spec, solver). solver: heuristic (N:M magnitude + refit; per-channel INT: the better of round to nearest
+# and GPTQ) or optimum (certified N:M optimum; exact per-channel INT), status its solver's
+# ('split_groups': the chunk cuts the pattern's groups, no SNR). tensor_rows x tensor_cols: the weight's reduction layout (storage is exact
 # for it). bound_snr_db: the optimum's certified bound (NaN for heuristics).
 LAYER_FORMATS = Table(
     "today's formats on one layer's per-layer problems", "bound_layer_formats",

@@ -3,7 +3,8 @@
 For every chunk and output channel of the per-layer study (the same .npz the paper's solvers read):
 - N:M pruning (``prune/2:4``, ...): magnitude N:M + minimum-norm refit (heuristic) and the certified
   N:M optimum (pvq.bounds.solve_prune_nm_exact), with the real tensor's groups (below);
-- per-channel INT (``int4/per-channel/mse``): round to nearest (heuristic) and the exact optimum
+- per-channel INT (``int4/per-channel/mse``): the better of round to nearest and GPTQ (heuristic,
+  GPTQ with its defaults: act order, dampening 0.01) and the exact optimum
   (pvq.bounds.solve_quant_exact) on the grid of that output channel's own MSE-optimal scale (FP16, as
   ``pvq.methods`` stores it, fitted on the whole channel of the tensor), where the paper uses one
   scale for the tensor.
@@ -129,10 +130,11 @@ def solve_formats(model: str, layer: str, weight: np.ndarray, groups: int, chunk
                               "split_groups")
             for quantizer in settings.quantizers:
                 delta = float(scales[quantizer.bits][channel])
-                rtn = bounds.quant_rtn(R, w0, delta, quantizer.bits)
+                heuristic = min(bounds.quant_rtn(R, w0, delta, quantizer.bits),
+                                bounds.gptq_quant(R, w0, delta, quantizer.bits), key=lambda result: result.error)
                 exact = bounds.solve_quant_exact(R, w0, delta, quantizer.bits, time_limit=settings.quant_time_limit,
-                                                 upper=rtn)
-                rows += _rows(quantizer.spec, "quant", quantizer.bits_per_weight(shape), signal, rtn, exact, "")
+                                                 upper=heuristic)
+                rows += _rows(quantizer.spec, "quant", quantizer.bits_per_weight(shape), signal, heuristic, exact, "")
             out += [{"model": model, "layer": layer, "chunk": chunk["chunk"], "out_channel": int(channel), "n": n,
                      "m": chunk["rows"], "tensor_rows": rows_out, "tensor_cols": row_length, "signal_energy": signal,
                      **row} for row in rows]

@@ -241,7 +241,7 @@ def _perlayer_formats(artifacts: Artifacts) -> dict:
         what = ("certified N:M optimum (branch and bound over the groups), heuristic N:M magnitude + refit"
                 if group["family"].iloc[0] == "prune" else
                 "exact optimum (sphere decoder) on each output channel's MSE-optimal FP16 scale, heuristic "
-                "round to nearest")
+                "the better of round to nearest and GPTQ")
         low, high = group["bits_per_weight"].min(), group["bits_per_weight"].max()
         storage = f"{low:.3g}" if f"{low:.3g}" == f"{high:.3g}" else f"{low:.3g}-{high:.3g}"
         lines.append((spec, f"{what}; {storage} bits per weight; outcomes: {_status_words(group, 'status')}; median "
