@@ -177,6 +177,17 @@ def test_format_boxes_by_hand():
     assert box.loc[("prune/2:4", "int4/per-tensor/mse"), "quant_bits_per_weight"] == pytest.approx(4 + 16 / 32)
 
 
+def test_optima_winner_uses_certified_optima_and_bounds():
+    """A stopped search's high end is an upper bound: a certified optimum above it wins for certain."""
+    from pvq.perlayer.summary import optima_winner
+
+    boxes = pd.DataFrame({"quant_high_db": [20.0, 20.0, 20.0, 20.0, 20.0, 20.0],
+                          "prune_high_db": [25.0, 25.0, 15.0, 15.0, 20.0, 25.0],
+                          "quant_exact": [False, True, True, False, True, False],
+                          "prune_certified": [True, True, False, False, True, False]})
+    assert list(optima_winner(boxes)) == ["prune", "prune", "quant", "uncertified", "tie", "uncertified"]
+
+
 def test_settings_refuse_a_pattern_that_is_not_nm():
     with pytest.raises(ValueError, match="n:m"):
         FormatSettings(("u0.5",), (4,))

@@ -75,8 +75,8 @@ LAYER_FORMATS = Table(
 # Fig. 13 (pvq.perlayer.summary.format_boxes): per chunk, every pairing of a pruning spec (the paper's
 # unstructured sparsity 1 - b/16 and each N:M pattern) with a b-bit quantization spec (the paper's
 # per-tensor scale and per-channel scales), each side's bracket from heuristic to certified optimum (or
-# bound). winner: as Fig. 4 (whatever the optimiser); optima_winner: the better certified optimum
-# ('uncertified' where a side is not certified).
+# bound). winner: as Fig. 4 (whatever the optimiser); optima_winner: the side whose certified optimum
+# beats the other side's best possible SNR (summary.optima_winner; 'uncertified' where that is not known).
 FORMAT_BOXES = Table(
     "per-layer boxes of today's formats (Fig. 13)", "summarize_perlayer_formats",
     columns={"model": str, "layer": str, "chunk": int, "bits": int, "prune_spec": str, "quant_spec": str,

@@ -157,6 +157,17 @@ def _format_chunks(formats: pd.DataFrame) -> pd.DataFrame:
     return chunks
 
 
+def optima_winner(boxes: pd.DataFrame) -> np.ndarray:
+    """Which side's best achievable SNR is higher, for certain: a high end is the certified optimum
+    where certified, else an upper bound on it (the bound of a stopped search). 'quant' / 'prune'
+    where the winner's optimum is certified and above the other side's high end, 'tie' where both are
+    certified and equal, else 'uncertified'."""
+    quant, prune = boxes["quant_high_db"], boxes["prune_high_db"]
+    quant_ok, prune_ok = boxes["quant_exact"].astype(bool), boxes["prune_certified"].astype(bool)
+    return np.select([quant_ok & (quant > prune), prune_ok & (prune > quant), quant_ok & prune_ok & (quant == prune)],
+                     ["quant", "prune", "tie"], "uncertified")
+
+
 def format_boxes(rows: pd.DataFrame, formats: pd.DataFrame) -> pd.DataFrame:
     """Fig. 13's boxes: per chunk and bit width b of a per-channel spec in ``formats``, every pairing
     of a pruning spec (the paper's unstructured sparsity 1 - b/16 from ``rows``, each N:M spec of
@@ -200,8 +211,5 @@ def format_boxes(rows: pd.DataFrame, formats: pd.DataFrame) -> pd.DataFrame:
         "quant_low_db": pairs["low_q"], "quant_high_db": pairs["high_q"], "quant_exact": pairs["certified_q"]})
     out["winner"] = np.select([out["quant_low_db"] > out["prune_high_db"], out["prune_low_db"] > out["quant_high_db"]],
                               ["quant", "prune"], "undecided")
-    certified = out["prune_certified"].astype(bool) & out["quant_exact"].astype(bool)
-    out["optima_winner"] = np.select(
-        [~certified, out["quant_high_db"] > out["prune_high_db"], out["prune_high_db"] > out["quant_high_db"]],
-        ["uncertified", "quant", "prune"], "tie")
+    out["optima_winner"] = optima_winner(out)
     return out.sort_values(["model", "layer", "chunk", "bits", "prune_spec", "quant_spec"]).reset_index(drop=True)
