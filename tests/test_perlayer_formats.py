@@ -168,7 +168,7 @@ def test_format_boxes_by_hand():
     assert nm["prune_low_db"] == pytest.approx(db(30.0)) and nm["prune_high_db"] == pytest.approx(db(20.0))
     assert nm["quant_low_db"] == pytest.approx(db(4.0)) and nm["quant_high_db"] == pytest.approx(db(1.5))
     assert nm["prune_certified"] and not nm["quant_exact"]
-    assert nm["winner"] == "quant" and nm["optima_winner"] == "uncertified"
+    assert nm["winner"] == "quant" and nm["optima_winner"] == "quant"  # its heuristic beats 2:4's optimum
     paper_box = chunk_boxes(paper).iloc[0]
     same = box.loc[("prune/u0.75", "int4/per-tensor/mse")]
     for column in ("prune_low_db", "prune_high_db", "quant_low_db", "quant_high_db"):
@@ -181,11 +181,15 @@ def test_optima_winner_uses_certified_optima_and_bounds():
     """A stopped search's high end is an upper bound: a certified optimum above it wins for certain."""
     from pvq.perlayer.summary import optima_winner
 
-    boxes = pd.DataFrame({"quant_high_db": [20.0, 20.0, 20.0, 20.0, 20.0, 20.0],
-                          "prune_high_db": [25.0, 25.0, 15.0, 15.0, 20.0, 25.0],
-                          "quant_exact": [False, True, True, False, True, False],
-                          "prune_certified": [True, True, False, False, True, False]})
-    assert list(optima_winner(boxes)) == ["prune", "prune", "quant", "uncertified", "tie", "uncertified"]
+    boxes = pd.DataFrame({"quant_high_db": [20.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0],
+                          "quant_low_db": [18.0, 18.0, 18.0, 18.0, 18.0, 18.0, 18.0],
+                          "prune_high_db": [25.0, 25.0, 15.0, 15.0, 20.0, 25.0, 17.0],
+                          "prune_low_db": [21.0, 21.0, 10.0, 10.0, 16.0, 19.0, 16.0],
+                          "quant_exact": [False, True, True, False, True, False, False],
+                          "prune_certified": [True, True, False, False, True, False, False]})
+    # rows: certified prune above quant's bound; both certified; certified quant above prune's bound;
+    # quant's solution (low 18) above prune's bound 15; tie; overlapping bounds; quant's 18 above 17
+    assert list(optima_winner(boxes)) == ["prune", "prune", "quant", "quant", "tie", "uncertified", "quant"]
 
 
 def test_settings_refuse_a_pattern_that_is_not_nm():

@@ -158,13 +158,17 @@ def _format_chunks(formats: pd.DataFrame) -> pd.DataFrame:
 
 
 def optima_winner(boxes: pd.DataFrame) -> np.ndarray:
-    """Which side's best achievable SNR is higher, for certain: a high end is the certified optimum
-    where certified, else an upper bound on it (the bound of a stopped search). 'quant' / 'prune'
-    where the winner's optimum is certified and above the other side's high end, 'tie' where both are
+    """Which side's optimum has the higher SNR, for certain. A side's optimum lies in [low, high]:
+    low is a solution's SNR, high the certified optimum where certified, else an upper bound on it.
+    'quant' / 'prune' where one side's optimum is known to be above the other's (its low end above
+    the other's high end, or its certified optimum above the other's high end), 'tie' where both are
     certified and equal, else 'uncertified'."""
-    quant, prune = boxes["quant_high_db"], boxes["prune_high_db"]
+    quant_low, quant, prune_low, prune = (boxes[c] for c in ("quant_low_db", "quant_high_db", "prune_low_db",
+                                                             "prune_high_db"))
     quant_ok, prune_ok = boxes["quant_exact"].astype(bool), boxes["prune_certified"].astype(bool)
-    return np.select([quant_ok & (quant > prune), prune_ok & (prune > quant), quant_ok & prune_ok & (quant == prune)],
+    quant_best = np.where(quant_ok, quant, quant_low)  # the best SNR a known solution reaches
+    prune_best = np.where(prune_ok, prune, prune_low)
+    return np.select([quant_best > prune, prune_best > quant, quant_ok & prune_ok & (quant == prune)],
                      ["quant", "prune", "tie"], "uncertified")
 
 
