@@ -139,7 +139,8 @@ def contract_of(path):
     from pvq.analytic.artifacts import NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
     from pvq.finetune.artifacts import (FP_RECORD, REPRESENTATIONS, RUN, SENSITIVITY, SENSITIVITY_CORRELATION,
                                         TABLE1, TABLE5)
-    from pvq.perlayer.artifacts import CHUNK_BOXES, FORMAT_BOXES, LAYER_BOUNDS, LAYER_FORMATS, LAYER_PART, TABLE6
+    from pvq.perlayer.artifacts import (CHUNK_BOXES, FORMAT_BOXES, FORMATS_PART, LAYER_BOUNDS, LAYER_FORMATS, LAYER_PART,
+                                       TABLE6)
     from pvq.zoo.artifacts import ZOO_SWEEP
 
     stage, name = path.parts[0], path.name
@@ -155,7 +156,8 @@ def contract_of(path):
     if stage == "zoo" and path.suffix == ".csv":
         return ZOO_SWEEP
     if stage == "perlayer" and path.suffix == ".csv":
-        return {"parts": LAYER_PART, "formats": LAYER_FORMATS}.get(path.parent.name, LAYER_BOUNDS)
+        folders = {"parts": LAYER_PART, "formats": LAYER_FORMATS, "formats-parts": FORMATS_PART}
+        return folders.get(path.parent.name, LAYER_BOUNDS)
     if stage == "allocation" and path.suffix == ".csv":
         return CHOICES if name.endswith("_choices.csv") else ACCURACY if name.endswith("_accuracy.csv") else SUMMARY
     if stage == "finetune":

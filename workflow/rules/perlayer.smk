@@ -92,8 +92,9 @@ rule bound_layer_formats:
     input:
         rules.collect_layer_inputs.output,
     output:
-        f"{PERLAYER_DIR}/{{plmodel}}/formats/{{pllayer}}.csv",
+        f"{PERLAYER_DIR}/{{plmodel}}/formats-parts/{{pllayer}}.shard-{{plpart}}.csv",
     params:
+        parts=PERLAYER["parts"],
         chunk_features=PERLAYER["chunk_features"],
         nm=PERLAYER["formats"]["nm"],
         bits=PERLAYER["formats"]["bits"],
@@ -101,14 +102,31 @@ rule bound_layer_formats:
     conda:
         CONDA_ENV
     log:
-        f"{LOGS}/perlayer/{{plmodel}}/{{pllayer}}.formats.log",
+        f"{LOGS}/perlayer/{{plmodel}}/{{pllayer}}.formats.shard-{{plpart}}.log",
     benchmark:
-        f"{BENCHMARKS}/perlayer/{{plmodel}}/{{pllayer}}.formats.tsv"
+        f"{BENCHMARKS}/perlayer/{{plmodel}}/{{pllayer}}.formats.shard-{{plpart}}.tsv"
     shell:
         "python -m pvq perlayer formats --inputs {input} --model {wildcards.plmodel} --layer {wildcards.pllayer}"
+        " --part {wildcards.plpart} --parts {params.parts}"
         " --chunk-features {params.chunk_features} --nm {params.nm} --channel-bits {params.bits}"
         " --prune-time-limit {params.limits[prune_exact]} --quant-time-limit {params.limits[quant_exact]}"
         " --out {output} > {log} 2>&1"
+
+
+rule merge_layer_formats:
+    input:
+        lambda wildcards: [f"{PERLAYER_DIR}/{wildcards.plmodel}/formats-parts/{wildcards.pllayer}.shard-{part}.csv"
+                           for part in range(PERLAYER["parts"])],
+    output:
+        f"{PERLAYER_DIR}/{{plmodel}}/formats/{{pllayer}}.csv",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/perlayer/{{plmodel}}/{{pllayer}}.formats.merge.log",
+    benchmark:
+        f"{BENCHMARKS}/perlayer/{{plmodel}}/{{pllayer}}.formats.merge.tsv"
+    shell:
+        "python -m pvq perlayer merge-formats --inputs {input} --out {output} > {log} 2>&1"
 
 
 rule make_table3:

@@ -63,14 +63,17 @@ TABLE6 = Table(
 # and GPTQ) or optimum (certified N:M optimum; exact per-channel INT), status its solver's
 # ('split_groups': the chunk cuts the pattern's groups, no SNR). tensor_rows x tensor_cols: the weight's reduction layout (storage is exact
 # for it). bound_snr_db: the optimum's certified bound (NaN for heuristics).
-LAYER_FORMATS = Table(
-    "today's formats on one layer's per-layer problems", "bound_layer_formats",
+FORMATS_PART = Table(
+    "today's formats on one part of a layer's per-layer problems", "bound_layer_formats",
     columns={"model": str, "layer": str, "chunk": int, "out_channel": int, "n": int, "m": int,
              "tensor_rows": int, "tensor_cols": int, "signal_energy": float, "spec": str, "family": str,
              "solver": str, "bits_per_weight": float, "snr_db": float, "bound_snr_db": float, "status": str,
              "seconds": float},
     optional=("snr_db", "bound_snr_db", "seconds"), finite=("signal_energy", "bits_per_weight"),
-    key=("model", "layer", "chunk", "out_channel", "spec", "solver"), complete="solver")
+    key=("model", "layer", "chunk", "out_channel", "spec", "solver"), complete="solver", min_rows=0)
+
+LAYER_FORMATS = replace(FORMATS_PART, what="today's formats on one layer's per-layer problems (Fig. 13)",
+                        rule="merge_layer_formats", min_rows=1)
 
 # Fig. 13 (pvq.perlayer.summary.format_boxes): per chunk, every pairing of a pruning spec (the paper's
 # unstructured sparsity 1 - b/16 and each N:M pattern) with a b-bit quantization spec (the paper's

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pvq.perlayer.artifacts import (CHUNK_BOXES, FORMAT_BOXES, LAYER_BOUNDS, LAYER_FORMATS, LAYER_INPUTS, LAYER_PART,
-                                   TABLE6)
+from pvq.perlayer.artifacts import (CHUNK_BOXES, FORMAT_BOXES, FORMATS_PART, LAYER_BOUNDS, LAYER_FORMATS, LAYER_INPUTS,
+                                   LAYER_PART, TABLE6)
 
 HELP = __doc__
 
@@ -63,7 +63,13 @@ def add_arguments(parser) -> None:
                          help="seconds per problem for the N:M branch and bound")
     formats.add_argument("--quant-time-limit", type=float, required=True,
                          help="seconds per problem for the quantization sphere decoder")
-    formats.add_argument("--out", required=True, help="the layer's rows (CSV)")
+    formats.add_argument("--part", type=int, default=0, help="this job's part, 0 .. parts - 1")
+    formats.add_argument("--parts", type=int, default=1, help="parts the layer's chunks are split into (round-robin)")
+    formats.add_argument("--out", required=True, help="the part's rows (CSV)")
+
+    merge_formats = sub.add_parser("merge-formats", help="concatenate a layer's formats part CSVs")
+    merge_formats.add_argument("--inputs", nargs="+", required=True, help="every formats part CSV of one layer")
+    merge_formats.add_argument("--out", required=True, help="the layer's formats CSV")
 
     merge = sub.add_parser("merge", help="concatenate a layer's part CSVs")
     merge.add_argument("--inputs", nargs="+", required=True, help="every part CSV of one layer")
@@ -119,8 +125,13 @@ def run(args) -> None:
         settings = FormatSettings(tuple(args.nm), tuple(args.channel_bits), args.prune_time_limit,
                                   args.quant_time_limit)
         weight = module.weight.detach().double().numpy()
-        LAYER_FORMATS.write(solve_formats(args.model, args.layer, weight, getattr(module, "groups", 1), chunks,
-                                          args.chunk_features, settings), args.out)
+        mine = chunks[args.part::args.parts]
+        print(f"{args.model} {args.layer}: formats part {args.part} of {args.parts}: {len(mine)} chunks", flush=True)
+        FORMATS_PART.write(solve_formats(args.model, args.layer, weight, getattr(module, "groups", 1), mine,
+                                         args.chunk_features, settings), args.out)
+    elif args.step == "merge-formats":
+        merged = FORMATS_PART.read_all(args.inputs).sort_values(["chunk", "out_channel", "spec", "solver"])
+        LAYER_FORMATS.write(merged, args.out)
     elif args.step == "format-boxes":
         from pvq.perlayer.summary import format_boxes
 

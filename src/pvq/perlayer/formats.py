@@ -30,7 +30,7 @@ from pvq import bounds
 from pvq.bounds import snr_db_of
 from pvq.methods import NM, Int, PerChannel, Pruner, Quantizer, parse
 from pvq.methods.layout import matrix_shape
-from pvq.perlayer.artifacts import LAYER_FORMATS
+from pvq.perlayer.artifacts import FORMATS_PART
 
 SOLVERS = ("heuristic", "optimum")
 
@@ -140,4 +140,4 @@ def solve_formats(model: str, layer: str, weight: np.ndarray, groups: int, chunk
                      **row} for row in rows]
         print(f"{layer}: formats on chunk {chunk['chunk']} done ({count}/{len(chunks)}, "
               f"{time.perf_counter() - start:.1f} s)", flush=True)
-    return pd.DataFrame(out, columns=list(LAYER_FORMATS.columns))
+    return pd.DataFrame(out, columns=list(FORMATS_PART.columns))
