@@ -1,45 +1,81 @@
-"""Speed of the per-layer solvers on n = 32 chunks of real EfficientNet-Lite0 activations.
+"""Speed of the per-layer solvers on real EfficientNet-Lite0 chunks at n = 32, 48 and 64 (issue #19).
 
-Prints, measured in this one run: how many problems have a singular X^T X (dead input channels);
-exact pruning (our branch and bound) median/max seconds, the MIP route (SCIP) on the same problems,
-their ratio and agreement; SDP bound seconds per problem; exact quantization (sphere decoder) median
-seconds at b <= 4; GPTQ and greedy OBS (SparseGPT's procedure) per problem and their speed-up over the
-exact solvers on the same problems. Targets (issue #5): pruning median < 0.3 s, >= 20x faster than the
-MIP route with 100 % agreement; SDP < 1 s; exact quantization median < 50 ms. Issue #18: GPTQ and OBS
-under 5 ms each, more than 50x faster than the exact solvers.
+Prints, measured in this one run, single-threaded BLAS (as the per-layer jobs run):
+- the table of issue #19: per chunk size n, median seconds of the certified pruning optimum
+  (`solve_prune_exact`) at keep n/4, n/2, 3n/4, of the exact quantization optimum
+  (`solve_quant_exact`, started from the Park & Boyd heuristic as the per-layer stage does) at
+  2, 3, 4 bits, and of the quantization lower bound (`quant_sdp_bound`) at 2, 3, 4 bits, with the
+  worst shortfall of that bound against the SDP solved by cvxpy + Clarabel (`solver="CLARABEL"`).
+  A search stopped by its limit counts at the limit; the cell says how many stopped and the worst
+  gap (error - bound) / error among them;
+- per n, how many problems have a singular X^T X (dead input channels), and GPTQ and greedy OBS
+  (SparseGPT's procedure) per problem with their speed-up over the exact solvers on the same
+  problems (issue #18: each under 5 ms, more than 50x faster than the exact solvers);
+- agreement with SCIP (`solve_prune_mip`) on every n = 32 pruning problem that SCIP finishes;
+- the default run's stem-conv quantization problems (1 chunk x 6 channels x 7 bit widths, the
+  default time limit): how many are certified;
+- the load average before and after the table (other processes stretch every wall time);
+- the whole `_blocks.15._expand_conv` layer: an estimate from a random sample of (chunk, output
+  channel) pairs solved as the per-layer stage solves them, and, given `--whole-layer-run`, the
+  CPU time the run's per-layer jobs recorded (Snakemake benchmark files).
 
-    PYTHONPATH=src python benchmarks/bench_bounds.py [--problems 8]
+Targets (issue #19): pruning n = 48 median < 1 s, n = 64 < 10 s at every keep, a stopped n = 64
+search within 10 % of its incumbent; quantization n = 64, b = 2..4 median < 5 s; every stem problem
+certified; the bound at n = 64 < 1 s and never more than 1 % below the cvxpy SDP; the whole layer
+< 2 CPU-hours.
+
+    PYTHONPATH=src python benchmarks/bench_bounds.py [--instances 6] [--sizes 32 48 64]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from pvq import bounds
-from pvq.perlayer.collect import Selection, calibration_images, layer_chunks
+from pvq.config import load_config
 from pvq.perlayer.activations import capture_inputs
+from pvq.perlayer.collect import Selection, calibration_images, layer_chunks
 from pvq.perlayer.models import load_model_for_inputs, weight_layer
-from pvq.perlayer.solve import keep_for_bits
+from pvq.perlayer.solve import Limits, solve_channel
 from pvq.quantize import mse_optimal_scale
 
 LAYERS = ["_blocks.11._project_conv", "_blocks.15._expand_conv"]
+WHOLE_LAYER = "_blocks.15._expand_conv"
+QUANT_BITS = (2, 3, 4)
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def problems(count: int, seed: int = 0):
-    """(layer, R, w0, weight tensor) for ``count`` (chunk, channel) pairs with n = 32."""
-    model, crop, _, _ = load_model_for_inputs("efficientnet_lite0")
-    modules = {name: weight_layer(model, name) for name in LAYERS}
-    inputs = capture_inputs(model, modules, calibration_images(crop, 8, seed))
-    out = []
-    per_layer = int(np.ceil(count / len(LAYERS)))
+def layer_inputs(layers, images: int, seed: int):
+    """(model, {layer: module}, {layer: captured input}) on ``images`` seeded calibration crops."""
+    model, crop, mean, std = load_model_for_inputs("efficientnet_lite0")
+    modules = {name: weight_layer(model, name) for name in layers}
+    return modules, capture_inputs(model, modules, calibration_images(crop, images, seed, None, mean, std))
+
+
+def cases(modules, inputs, n: int, count: int, seed: int) -> list[dict]:
+    """``count`` random (chunk, output channel) problems with n features, alternating the layers."""
+    rng = np.random.default_rng([seed, n])
+    pools = []
     for offset, name in enumerate(LAYERS):
-        chunks = layer_chunks(modules[name], inputs[name], Selection(32, per_layer, 1, seed), seed_offset=offset)
+        chunks = [c for c in layer_chunks(modules[name], inputs[name], Selection(n, 0, 0, seed), offset)
+                  if c["R"].shape[1] == n]
         weight = modules[name].weight.detach().double().numpy()
-        out += [(name, c["R"], c["w0"][0], weight) for c in chunks]
-    return out[:count]
+        deltas = {b: mse_optimal_scale(weight, b) for b in QUANT_BITS}
+        pools.append([dict(layer=name, chunk=c["chunk"], channel=int(ch), rows=c["rows"], R=c["R"], w0=c["w0"][ch],
+                           delta=deltas)
+                      for c in chunks for ch in range(c["w0"].shape[0])])
+    picks = []
+    for i in range(count):
+        pool = pools[i % len(pools)]
+        picks.append(pool.pop(int(rng.integers(len(pool)))))
+    return picks
 
 
 def rank_census(factors) -> str:
@@ -71,68 +107,181 @@ def speed_words(name: str, seconds: list[float], exact: list[float], exact_name:
             f"min {np.min(exact / seconds):.0f}x")
 
 
+def load_words() -> str:
+    """The machine's load: wall times (and the wall-clock limits) stretch with other processes."""
+    return (f"load average (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} on "
+            f"{os.cpu_count()} cores")
+
+
+def cell(seconds, results, limit: float, gaps: bool = False) -> str:
+    """'median s' plus how many stopped (counted at the limit) and, with ``gaps``, their worst gap."""
+    text = f"{np.median(seconds):.3g} s"
+    stopped = [r for r in results if r.status != "optimal"]
+    if stopped:
+        text += f", {len(stopped)}/{len(results)} stopped"
+        if gaps:
+            worst = max((r.error - r.lower_bound) / r.error for r in stopped)
+            text += f" (gap <= {100 * worst:.0f} %)"
+    return text
+
+
+def table(problems: dict[int, list[dict]], limit: float, mip_limit: float) -> None:
+    rows, agreement, one_shot = [], [], []
+    for n, picks in problems.items():
+        row = {"n": n}
+        obs_s, obs_exact_s, gptq_s, gptq_exact_s = [], [], [], []
+        for share, label in ((4, "n/4"), (2, "n/2"), (4 / 3, "3n/4")):
+            keep = int(round(n / share))
+            results = [bounds.solve_prune_exact(p["R"], p["w0"], keep, time_limit=limit) for p in picks]
+            row[f"prune keep {label}"] = cell([min(r.seconds, limit) for r in results], results, limit, gaps=True)
+            print(f"  n = {n}, keep {keep}: " + ", ".join(f"{r.seconds:.2f} s {r.status}" for r in results), flush=True)
+            for p, exact in zip(picks, results):
+                obs_s.append(seconds_of(lambda: bounds.obs_prune(p["R"], p["w0"], keep)))
+                obs_exact_s.append(exact.seconds)
+            if n == 32:
+                for p, exact in zip(picks, results):
+                    mip = bounds.solve_prune_mip(p["R"], p["w0"], keep, time_limit=mip_limit)
+                    agreement.append((mip.status, exact.status, exact.error, mip.error, mip.seconds))
+        quant_s, quant_r, bound_s, ref_s, shortfall = {}, {}, [], [], []
+        for bits in QUANT_BITS:
+            for p in picks:
+                delta = p["delta"][bits]
+                start = time.perf_counter()
+                sdp = bounds.quant_sdp_bound(p["R"], p["w0"], delta, bits)
+                bound_s.append(time.perf_counter() - start)
+                reference = bounds.quant_sdp_bound(p["R"], p["w0"], delta, bits, solver="CLARABEL")
+                ref_s.append(reference.seconds)
+                shortfall.append((reference.lower_bound - sdp.lower_bound) / reference.lower_bound)
+                heuristic = bounds.quant_heuristic(p["R"], p["w0"], delta, bits, relaxation=sdp)
+                exact = bounds.solve_quant_exact(p["R"], p["w0"], delta, bits, time_limit=limit, upper=heuristic)
+                quant_s.setdefault(bits, []).append(min(exact.seconds, limit))
+                quant_r.setdefault(bits, []).append(exact)
+                gptq_s.append(seconds_of(lambda: bounds.gptq_quant(p["R"], p["w0"], delta, bits)))
+                # the exact route as the per-layer stage runs it: bound + Park & Boyd (its incumbent) + decoder
+                gptq_exact_s.append(bound_s[-1] + heuristic.seconds + exact.seconds)
+            print(f"  n = {n}, INT{bits}: " + ", ".join(f"{r.seconds:.2f} s {r.status}" for r in quant_r[bits]),
+                  flush=True)
+        for bits in QUANT_BITS:
+            row[f"quant INT{bits}"] = cell(quant_s[bits], quant_r[bits], limit, gaps=True)
+        row["lower bound"] = f"{np.median(bound_s):.3g} s (max {np.max(bound_s):.3g} s)"
+        row["vs cvxpy SDP"] = (f"{np.median(ref_s):.3g} s; ours at most {100 * max(max(shortfall), 0):.2f} % "
+                               f"below" if max(shortfall) > 0 else f"{np.median(ref_s):.3g} s; ours never below")
+        rows.append(row)
+        one_shot.append((n, rank_census([p["R"] for p in picks]),
+                         speed_words("GPTQ (INT2-4)", gptq_s, gptq_exact_s, "bound + Park & Boyd + decoder"),
+                         speed_words("OBS (keep n/4, n/2, 3n/4)", obs_s, obs_exact_s, "pruning B&B")))
+        print(pd.DataFrame(rows).to_markdown(index=False), flush=True)
+    print(f"\nmedian seconds over {len(next(iter(problems.values())))} (chunk, channel) problems per cell, "
+          f"{limit:g} s limit; prune: the certified best subset, quant: the exact codes, lower bound: "
+          f"quant_sdp_bound at 2-4 bits")
+    print(pd.DataFrame(rows).to_markdown(index=False))
+    for n, census, gptq, obs in one_shot:
+        print(f"\nn = {n}: {census}\n  {gptq}\n  {obs}")
+    if agreement:
+        finished = [a for a in agreement if a[0] == "optimal"]
+        agree = [a for a in finished if a[1] == "optimal" and abs(a[2] - a[3]) <= 1e-6 * max(a[2], 1e-300)]
+        print(f"\nSCIP at n = 32 ({mip_limit:g} s limit): finished {len(finished)} of {len(agreement)} "
+              f"(median {np.median([a[4] for a in agreement]):.1f} s); our optimum agrees on {len(agree)} of "
+              f"{len(finished)}")
+
+
+def stem_check(config: dict) -> None:
+    """The default run's stem problems: its chunks, channels, images, steps and quantization limit."""
+    section = config["perlayer"]
+    layers = section["models"]["efficientnet_lite0"]
+    name = "_conv_stem"
+    modules, inputs = layer_inputs([name], section["calibration_images"], config["seed"])
+    selection = Selection(section["chunk_features"], section["chunks"], section["out_channels"], config["seed"])
+    chunks = layer_chunks(modules[name], inputs[name], selection, seed_offset=layers.index(name))
+    weight = modules[name].weight.detach().double().numpy()
+    limit = section["time_limits"]["quant_exact"]
+    outcomes = []
+    for chunk in chunks:
+        for w0 in chunk["w0"]:
+            for bits in section["bits"]:
+                delta = mse_optimal_scale(weight, bits)
+                sdp = bounds.quant_sdp_bound(chunk["R"], w0, delta, bits)
+                heuristic = bounds.quant_heuristic(chunk["R"], w0, delta, bits,
+                                                   samples=section["heuristic_samples"], relaxation=sdp)
+                exact = bounds.solve_quant_exact(chunk["R"], w0, delta, bits, time_limit=limit, upper=heuristic)
+                outcomes.append((bits, exact.status, exact.seconds))
+    certified = sum(status == "optimal" for _, status, _ in outcomes)
+    missed = sorted({bits for bits, status, _ in outcomes if status != "optimal"})
+    print(f"\nstem conv (default run: {len(outcomes)} problems, n = {chunks[0]['R'].shape[1]}, {limit:g} s limit): "
+          f"{certified} certified, median {np.median([s for *_, s in outcomes]):.3f} s, max "
+          f"{max(s for *_, s in outcomes):.2f} s" + (f"; stopped at bits {missed}" if missed else ""))
+
+
+def whole_layer_estimate(config: dict, pairs: int, seed: int) -> None:
+    """Seconds per (chunk, output channel) at every bit width, solved as `perlayer solve` does, times
+    the layer's chunks x output channels."""
+    section = config["perlayer"]
+    modules, inputs = layer_inputs([WHOLE_LAYER], section["calibration_images"], config["seed"])
+    chunks = layer_chunks(modules[WHOLE_LAYER], inputs[WHOLE_LAYER],
+                          Selection(section["chunk_features"], 0, 0, config["seed"]))
+    weight = modules[WHOLE_LAYER].weight.detach().double().numpy()
+    deltas = [mse_optimal_scale(weight, b) for b in section["bits"]]
+    limits = Limits(prune_exact=section["time_limits"]["prune_exact"],
+                    quant_exact=section["time_limits"]["quant_exact"], heuristic_samples=section["heuristic_samples"])
+    rng = np.random.default_rng(seed)
+    total = len(chunks) * weight.shape[0]
+    seconds, uncertified = [], 0
+    for index in rng.choice(total, size=min(pairs, total), replace=False):
+        chunk = chunks[index // weight.shape[0]]
+        channel = int(index % weight.shape[0])
+        start = time.perf_counter()
+        for bits, delta in zip(section["bits"], deltas):
+            row = solve_channel(chunk["R"], chunk["w0"][channel], bits, delta, config["baseline_bits"], limits,
+                                seed=config["seed"] + channel, with_mip=False)
+            uncertified += (row["prune_status"] != "optimal") + (row["quant_status"] != "optimal")
+        seconds.append(time.perf_counter() - start)
+    mean, sem = np.mean(seconds), np.std(seconds, ddof=1) / np.sqrt(len(seconds)) if len(seconds) > 1 else np.nan
+    print(f"\nwhole layer {WHOLE_LAYER} (n = {section['chunk_features']}: {len(chunks)} chunks x "
+          f"{weight.shape[0]} channels x bits {section['bits']}): {len(seconds)} sampled (chunk, channel) pairs "
+          f"take {mean:.2f} +- {sem:.2f} s each ({uncertified} of {2 * len(seconds) * len(section['bits'])} "
+          f"exact solves stopped) -> estimate {mean * total / 3600:.2f} +- {sem * total / 3600:.2f} CPU-hours")
+
+
+def whole_layer_measured(run: Path) -> None:
+    """CPU and wall time of a finished run's per-layer jobs for the layer, from Snakemake's benchmark files."""
+    files = sorted((run / "benchmarks" / "perlayer" / "efficientnet_lite0").glob(f"{WHOLE_LAYER}.shard-*.tsv"))
+    if not files:
+        print(f"\nwhole layer measured: no benchmark files for {WHOLE_LAYER} under {run}/benchmarks")
+        return
+    frame = pd.concat([pd.read_csv(f, sep="\t") for f in files])
+    print(f"\nwhole layer measured ({run}, {len(files)} parts): {frame['cpu_time'].sum() / 3600:.2f} CPU-hours, "
+          f"{frame['s'].sum() / 3600:.2f} job-hours of wall time (sum over parts)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", type=int, default=8, help="(chunk, channel) pairs")
-    parser.add_argument("--mip-bits", type=int, nargs="+", default=[4])
-    parser.add_argument("--mip-time-limit", type=float, default=120.0)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[32, 48, 64], help="chunk sizes n")
+    parser.add_argument("--instances", type=int, default=6, help="(chunk, channel) problems per cell")
+    parser.add_argument("--images", type=int, default=16, help="calibration crops (16: m = 784 rows)")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per exact solve")
+    parser.add_argument("--mip-time-limit", type=float, default=120.0, help="seconds per SCIP solve (n = 32)")
+    parser.add_argument("--config", nargs="+", default=[ROOT / "config.yaml"],
+                        help="config (and overlays) whose per-layer settings the stem check and layer estimate use")
+    parser.add_argument("--layer-pairs", type=int, default=12,
+                        help="(chunk, channel) pairs sampled for the whole-layer estimate (0: skip)")
+    parser.add_argument("--whole-layer-run", type=Path, default=None,
+                        help="results/<run_name> of a finished whole-layer run, to report its measured time")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    cases = problems(args.problems)
-    print(f"{len(cases)} problems, n = {sorted({c[1].shape[1] for c in cases})}, layers {LAYERS}", flush=True)
-    print(f"rank: {rank_census([c[1] for c in cases])}", flush=True)
-
-    exact_s, mip_s, agree = [], [], []
-    for bits in args.mip_bits:
-        for _, R, w0, _ in cases:
-            keep = keep_for_bits(w0.size, bits)
-            exact = bounds.solve_prune_exact(R, w0, keep)
-            mip = bounds.solve_prune_mip(R, w0, keep, time_limit=args.mip_time_limit)
-            print(f"  INT{bits} sparsity, keep {keep}: B&B {exact.seconds:.3f} s ({exact.status}), "
-                  f"SCIP {mip.seconds:.2f} s ({mip.status})", flush=True)
-            exact_s.append(exact.seconds)
-            mip_s.append(mip.seconds)
-            agree.append(exact.status == "optimal" and mip.status == "optimal"
-                         and abs(exact.error - mip.error) <= 1e-6 * exact.error)
-    all_bits_s, obs_s, obs_exact_s = [], [], []
-    for bits in (2, 3, 4, 5, 6, 7, 8):
-        for _, R, w0, _ in cases:
-            keep = keep_for_bits(w0.size, bits)
-            exact_seconds = seconds_of(lambda: bounds.solve_prune_exact(R, w0, keep), repeats=1)
-            if bits != 4:
-                all_bits_s.append(exact_seconds)
-            obs_s.append(seconds_of(lambda: bounds.obs_prune(R, w0, keep)))
-            obs_exact_s.append(exact_seconds)
-    print(f"pruning exact (B&B), sparsity for INT{args.mip_bits}: median {np.median(exact_s):.3f} s, "
-          f"max {np.max(exact_s):.3f} s")
-    print(f"pruning exact (B&B), other sparsities (INT2,3,5-8): median {np.median(all_bits_s):.3f} s, "
-          f"max {np.max(all_bits_s):.3f} s")
-    print(f"pruning MIP (SCIP): median {np.median(mip_s):.3f} s, max {np.max(mip_s):.3f} s")
-    print(f"ratio MIP / B&B: median of per-problem ratios {np.median(np.array(mip_s) / np.array(exact_s)):.1f}x, "
-          f"total {np.sum(mip_s) / np.sum(exact_s):.1f}x; agreement {100 * np.mean(agree):.0f} % "
-          f"({sum(agree)}/{len(agree)})")
-
-    sdp_s, quant_s, quant_ok, gptq_s, gptq_exact_s = [], {}, {}, [], []
-    for bits in (2, 3, 4, 8):
-        for _, R, w0, weight in cases:
-            delta = mse_optimal_scale(weight, bits)
-            sdp = bounds.quant_sdp_bound(R, w0, delta, bits)
-            heuristic = bounds.quant_heuristic(R, w0, delta, bits, relaxation=sdp)
-            start = time.perf_counter()
-            exact = bounds.solve_quant_exact(R, w0, delta, bits, time_limit=10, upper=heuristic)
-            quant_s.setdefault(bits, []).append(time.perf_counter() - start)
-            quant_ok.setdefault(bits, []).append(exact.status == "optimal")
-            sdp_s.append(sdp.seconds)
-            gptq_s.append(seconds_of(lambda: bounds.gptq_quant(R, w0, delta, bits)))
-            # the exact route as the per-layer stage runs it: SDP + Park & Boyd (its incumbent) + decoder
-            gptq_exact_s.append(quant_s[bits][-1] + sdp.seconds + heuristic.seconds)
-    print(f"SDP bound (cvxpy + Clarabel, certified): median {np.median(sdp_s):.3f} s, max {np.max(sdp_s):.3f} s")
-    for bits, seconds in quant_s.items():
-        print(f"quantization exact (sphere decoder) INT{bits}: median {1000 * np.median(seconds):.1f} ms, "
-              f"max {1000 * np.max(seconds):.1f} ms, optimal {100 * np.mean(quant_ok[bits]):.0f} %")
-    print(speed_words("GPTQ (INT2,3,4,8)", gptq_s, gptq_exact_s, "SDP + Park & Boyd + sphere decoder"))
-    print(speed_words("GPTQ (INT2,3,4,8)", gptq_s, [t for b in (2, 3, 4, 8) for t in quant_s[b]],
-                      "sphere decoder alone"))
-    print(speed_words("OBS (sparsities of INT2..8)", obs_s, obs_exact_s, "pruning B&B"))
+    config = load_config(*args.config)
+    with threadpool_limits(1):
+        modules, inputs = layer_inputs(LAYERS, args.images, args.seed)
+        problems = {n: cases(modules, inputs, n, args.instances, args.seed) for n in args.sizes}
+        rows = sorted({p["rows"] for picks in problems.values() for p in picks})
+        print(f"{args.instances} problems per n from {LAYERS}, m = {rows} rows ({args.images} images)", flush=True)
+        print(load_words(), flush=True)
+        table(problems, args.time_limit, args.mip_time_limit)
+        print(load_words())
+        stem_check(config)
+        if args.layer_pairs:
+            whole_layer_estimate(config, args.layer_pairs, args.seed)
+    if args.whole_layer_run is not None:
+        whole_layer_measured(args.whole_layer_run)
 
 
 if __name__ == "__main__":

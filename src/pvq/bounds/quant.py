@@ -16,6 +16,7 @@ import numpy as np
 import scipy.linalg
 
 from pvq.bounds.problem import RANK_RTOL, BoundResult, check_inputs, compress_rows, error_of, live_columns
+from pvq.bounds.quant_sdp import solve_dual
 
 # Random samples of the relaxation's Gaussian that the Park & Boyd heuristic rounds.
 HEURISTIC_SAMPLES = 64
@@ -158,22 +159,38 @@ def certify_dual(P, r, low, high, lam, mu) -> tuple[float, dict]:
     return bound, {"cond": float(eig[-1] / eig[0]), "margin": float(slack + rounding)}
 
 
-def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "CLARABEL") -> BoundResult:
+def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "barrier") -> BoundResult:
     """Lower bound from the SDP relaxation (Park & Boyd, with the box), certified from its duals.
 
     Relaxation: Y = [[Z, u], [u^T, 1]] >= 0, minimise tr(P Z) - 2 r^T P u + r^T P r subject to
     Z_ii >= u_i (from u_i (u_i - 1) >= 0) and Z_ii <= (l_i + h_i) u_i - l_i h_i (from the box).
-    The bound is not the solver's objective but :func:`certify_dual` of its multipliers; weights
+    ``solver``: 'barrier' (ours, :func:`pvq.bounds.quant_sdp.solve_dual`: its dual in numpy,
+    milliseconds) or a cvxpy solver name (e.g. 'CLARABEL', the reference it is checked against).
+    The bound is never a solver's objective but :func:`certify_dual` of its multipliers; weights
     are the relaxation mean rounded to the box (feasible); info keeps mean and covariance for
     :func:`quant_heuristic`.
     """
-    import cvxpy as cp
-
     start = time.perf_counter()
     s = _shift(X, w0, delta, bits)
     n = s.r.size
     if n == 0:
         return s.result(np.zeros(0), 0.0, "optimal", start)
+    if solver == "barrier":
+        solution = solve_dual(s.P, s.r, s.low, s.high,
+                              lambda lam, mu: certify_dual(s.P, s.r, s.low, s.high, lam, mu)[0])
+        mean, cov = solution.mean, 0.5 * (solution.cov + solution.cov.T)
+        rounded = np.clip(np.round(mean), s.low, s.high)
+        return s.result(rounded, solution.bound, "bound", start, solver="barrier", solver_objective=solution.value,
+                        newton_steps=solution.newton_steps, gap=solution.gap, mean=mean, cov=cov,
+                        lam=solution.lam, mu=solution.mu)
+    return _cvxpy_bound(s, solver, start)
+
+
+def _cvxpy_bound(s: "_Shifted", solver: str, start: float) -> BoundResult:
+    """The same relaxation through cvxpy and ``solver``, certified from its duals."""
+    import cvxpy as cp
+
+    n = s.r.size
     scale = float(np.trace(s.P) / n) or 1.0
     Ps = s.P / scale
     Y = cp.Variable((n + 1, n + 1), symmetric=True)
@@ -195,7 +212,7 @@ def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "CLARABEL") ->
     mean = np.asarray(Y.value[:n, n])
     cov = np.asarray(Y.value[:n, :n]) - np.outer(mean, mean)
     rounded = np.clip(np.round(mean), s.low, s.high)
-    return s.result(rounded, bound, "bound", start, solver_status=problem.status,
+    return s.result(rounded, bound, "bound", start, solver=solver, solver_status=problem.status,
                     solver_objective=float(problem.value) * scale, mean=mean, cov=cov, **cert)
 
 
