@@ -27,7 +27,8 @@ import scipy.linalg
 from scipy.linalg import lapack
 
 from pvq.bounds.problem import RANK_RTOL, BoundResult, check_inputs, error_of, live_columns
-from pvq.bounds.prune import PRUNE_RTOL, _Subsets
+from pvq.bounds.prune import _Subsets
+from pvq.bounds.prune_search import PRUNE_RTOL
 
 # A group's ways to choose its kept features are enumerated at every node: C(m, n) must stay small.
 MAX_CHOICES = 5000
