@@ -21,7 +21,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
 
-# Named targets: one per figure and table of the paper (fig10-fig12, fig14, table6: beyond the paper).
+# Named targets: one per figure and table of the paper (fig10-fig14, table6: beyond the paper).
 TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
@@ -39,13 +39,14 @@ TARGETS = {
     "fig10": FIG10_FILES,
     "fig11": FIG11_FILES,
     "fig12": FIG12_FILES,
+    "fig13": figure_files("fig13_perlayer_formats"),
     "fig14": FIG14_FILES,
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, table6, fig10, fig11, fig12, fig14, compare, cards
+localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, table6, fig10, fig11, fig12, fig13, fig14, compare, cards
 
 
 rule all:
@@ -133,6 +134,11 @@ rule fig11:
 rule fig12:
     input:
         TARGETS["fig12"],
+
+
+rule fig13:
+    input:
+        TARGETS["fig13"],
 
 
 rule fig14:

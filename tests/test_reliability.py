@@ -136,10 +136,13 @@ def test_corrupted_weights_file_is_a_clear_error(tmp_path):
 def contract_of(path):
     """The contract of a smoke-run artifact, from its place in results/<run>/ (None: nothing reads it)."""
     from pvq.allocation.artifacts import ACCURACY, CHOICES, SUMMARY
-    from pvq.analytic.artifacts import NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
+    from pvq.analytic.artifacts import ANALYTIC_FORMATS, NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
+    from pvq.formats.artifacts import FORMATS_PARETO, FORMATS_SWEEP
     from pvq.finetune.artifacts import (FP_RECORD, REPRESENTATIONS, RUN, SENSITIVITY, SENSITIVITY_CORRELATION,
                                         TABLE1, TABLE5)
-    from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS, LAYER_PART, TABLE6
+    from pvq.perlayer.artifacts import (CHUNK_BOXES, FORMAT_BOXES, FORMATS_PART, LAYER_BOUNDS, LAYER_FORMATS, LAYER_PART,
+                                       TABLE6)
+    from pvq.ptq.artifacts import PTQ_RESULTS
     from pvq.zoo.artifacts import ZOO_SWEEP
 
     stage, name = path.parts[0], path.name
@@ -148,14 +151,21 @@ def contract_of(path):
     fixed = {"normal.csv": NORMAL, "normal_profile.csv": NORMAL_PROFILE, "normal_levels.csv": NORMAL_LEVELS,
              "student_t.csv": STUDENT_T, "fp.json": FP_RECORD, "sensitivity.csv": SENSITIVITY,
              "sensitivity_correlation.csv": SENSITIVITY_CORRELATION, "table1_finetune.csv": TABLE1,
-             "table5_finetune_long.csv": TABLE5, "chunk_boxes.csv": CHUNK_BOXES,
+             "table5_finetune_long.csv": TABLE5, "chunk_boxes.csv": CHUNK_BOXES, "format_boxes.csv": FORMAT_BOXES,
              "table6_gap_to_optimum.csv": TABLE6}
     if name in fixed:
         return fixed[name]
     if stage == "zoo" and path.suffix == ".csv":
         return ZOO_SWEEP
+    if stage == "analytic" and name == "formats.csv":
+        return ANALYTIC_FORMATS
+    if stage == "formats" and path.suffix == ".csv":
+        return FORMATS_PARETO if name == "pareto.csv" else FORMATS_SWEEP
+    if stage == "ptq" and path.suffix == ".csv":
+        return PTQ_RESULTS
     if stage == "perlayer" and path.suffix == ".csv":
-        return LAYER_PART if path.parent.name == "parts" else LAYER_BOUNDS
+        folders = {"parts": LAYER_PART, "formats": LAYER_FORMATS, "formats-parts": FORMATS_PART}
+        return folders.get(path.parent.name, LAYER_BOUNDS)
     if stage == "allocation" and path.suffix == ".csv":
         return CHOICES if name.endswith("_choices.csv") else ACCURACY if name.endswith("_accuracy.csv") else SUMMARY
     if stage == "finetune":
@@ -179,7 +189,7 @@ def test_every_artifact_of_the_smoke_run_meets_its_contract_and_a_cut_copy_is_re
             contract.read(broken)
         assert f"{broken} ({contract.what})" in str(caught.value) and f"-R {contract.rule}" in str(caught.value)
         checked.add(contract.what)
-    assert len(checked) == 18, sorted(checked)  # every CSV and JSON kind a stage reads
+    assert len(checked) == 25, sorted(checked)  # every CSV and JSON kind a stage reads
 
 
 def test_a_cut_or_foreign_fp_pt_and_inputs_npz_of_the_smoke_run_are_named(smoke_run, tmp_path):

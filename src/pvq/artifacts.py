@@ -9,7 +9,7 @@ from pvq.analytic.artifacts import ANALYTIC_FORMATS, NORMAL, NORMAL_LEVELS, NORM
 from pvq.formats.artifacts import FORMATS_PARETO
 from pvq.finetune.artifacts import REPRESENTATIONS, SENSITIVITY, SENSITIVITY_CORRELATION, TABLE1, TABLE5
 from pvq.io import Table
-from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS
+from pvq.perlayer.artifacts import CHUNK_BOXES, FORMAT_BOXES, LAYER_BOUNDS, LAYER_FORMATS
 from pvq.ptq.artifacts import PTQ_RESULTS
 from pvq.zoo.artifacts import ZOO_SWEEP
 
@@ -23,6 +23,8 @@ INPUTS: dict[str, Table] = {
     "zoo": ZOO_SWEEP,
     "perlayer": LAYER_BOUNDS,
     "perlayer_boxes": CHUNK_BOXES,
+    "format_boxes": FORMAT_BOXES,
+    "perlayer_formats": LAYER_FORMATS,
     "allocation": SUMMARY,
     "choices": CHOICES,
     "accuracy": ACCURACY,

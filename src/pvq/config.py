@@ -139,6 +139,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     stray = sorted(set(perlayer["mip_bits"]) - set(perlayer["bits"]))
     if stray:
         problems.append(f"config key 'perlayer.mip_bits': {stray} not in perlayer.bits = {perlayer['bits']}")
+    problems += _perlayer_format_problems(perlayer)
     trained = {"digits_resnet"} & set(config["finetune"]["models"])  # its fp.pt gives tensors and accuracy
     problems += [f"config key 'allocation.models': {name!r} is not in zoo.models (its zoo CSV gives the "
                  f"tensors and their kurtosis) nor the fine-tuning stage's digits_resnet"
@@ -157,6 +158,25 @@ def _ptq_problems(ptq: dict[str, Any]) -> list[str]:
     return [f"config key 'ptq.joint_sparsity': {ptq['joint_sparsity']} gives sparsegpt+gptq "
             f"{', '.join(f'{b / share:g}' for b in bad)}-bit values at ptq.bits {bad}; choose a sparsity for "
             "which b / (1 - sparsity) is a whole number of at most 16 bits (0.5)"] if bad else []
+
+
+def _perlayer_format_problems(perlayer: dict[str, Any]) -> list[str]:
+    """N:M patterns the exact solver takes (1 <= n < m, few choices per group), bits of the study."""
+    import math
+
+    from pvq.bounds.prune_nm import MAX_CHOICES
+
+    formats = perlayer["formats"]
+    problems = [f"config key 'perlayer.formats.bits': {b} not in perlayer.bits = {perlayer['bits']} (the "
+                f"per-tensor box it is paired with comes from there)" for b in formats["bits"] if b not in perlayer["bits"]]
+    for text in formats["nm"]:
+        n, m = (int(part) for part in text.split(":"))
+        if not n < m:
+            problems.append(f"config key 'perlayer.formats.nm': {text!r} keeps {n} of {m}; need n < m (e.g. 2:4)")
+        elif math.comb(m, n) > MAX_CHOICES:
+            problems.append(f"config key 'perlayer.formats.nm': {text!r} has {math.comb(m, n)} choices per group, "
+                            f"more than the exact N:M search enumerates ({MAX_CHOICES}); use a small m (2:4, 4:8)")
+    return problems
 
 
 FINETUNE_TASKS = {"digits": "acc", "photos": "agree", "imagenet": "acc"}  # task -> its headline metric

@@ -6,6 +6,8 @@ PERLAYER = config["perlayer"]
 PERLAYER_DIR = f"{RESULTS}/perlayer"
 PERLAYER_CSVS = [f"{PERLAYER_DIR}/{model}/{layer}.csv"
                  for model, layers in PERLAYER["models"].items() for layer in layers]
+PERLAYER_FORMAT_CSVS = [f"{PERLAYER_DIR}/{model}/formats/{layer}.csv"
+                        for model, layers in PERLAYER["models"].items() for layer in layers]
 EXPERIMENTS.append("perlayer")
 
 
@@ -86,6 +88,47 @@ rule merge_layer_parts:
         "python -m pvq perlayer merge --inputs {input} --out {output} > {log} 2>&1"
 
 
+rule bound_layer_formats:
+    input:
+        rules.collect_layer_inputs.output,
+    output:
+        f"{PERLAYER_DIR}/{{plmodel}}/formats-parts/{{pllayer}}.shard-{{plpart}}.csv",
+    params:
+        parts=PERLAYER["parts"],
+        chunk_features=PERLAYER["chunk_features"],
+        nm=PERLAYER["formats"]["nm"],
+        bits=PERLAYER["formats"]["bits"],
+        limits=PERLAYER["time_limits"],
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/perlayer/{{plmodel}}/{{pllayer}}.formats.shard-{{plpart}}.log",
+    benchmark:
+        f"{BENCHMARKS}/perlayer/{{plmodel}}/{{pllayer}}.formats.shard-{{plpart}}.tsv"
+    shell:
+        "python -m pvq perlayer formats --inputs {input} --model {wildcards.plmodel} --layer {wildcards.pllayer}"
+        " --part {wildcards.plpart} --parts {params.parts}"
+        " --chunk-features {params.chunk_features} --nm {params.nm} --channel-bits {params.bits}"
+        " --prune-time-limit {params.limits[prune_exact]} --quant-time-limit {params.limits[quant_exact]}"
+        " --out {output} > {log} 2>&1"
+
+
+rule merge_layer_formats:
+    input:
+        lambda wildcards: [f"{PERLAYER_DIR}/{wildcards.plmodel}/formats-parts/{wildcards.pllayer}.shard-{part}.csv"
+                           for part in range(PERLAYER["parts"])],
+    output:
+        f"{PERLAYER_DIR}/{{plmodel}}/formats/{{pllayer}}.csv",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/perlayer/{{plmodel}}/{{pllayer}}.formats.merge.log",
+    benchmark:
+        f"{BENCHMARKS}/perlayer/{{plmodel}}/{{pllayer}}.formats.merge.tsv"
+    shell:
+        "python -m pvq perlayer merge-formats --inputs {input} --out {output} > {log} 2>&1"
+
+
 rule make_table3:
     input:
         PERLAYER_CSVS,
@@ -154,6 +197,42 @@ rule plot_fig4:
         "python -m pvq plot fig4_perlayer --input perlayer_boxes={input} --out {output.pdf} {output.png} > {log} 2>&1"
 
 
-STAGE_OUTPUTS["perlayer"] = PERLAYER_CSVS + list(rules.summarize_perlayer_boxes.output)
-STAGE_OUTPUTS.setdefault("figures", []).extend(rules.plot_fig4.output)
+rule summarize_perlayer_formats:
+    input:
+        bounds=PERLAYER_CSVS,
+        formats=PERLAYER_FORMAT_CSVS,
+    output:
+        f"{PERLAYER_DIR}/format_boxes.csv",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/perlayer/format_boxes.log",
+    benchmark:
+        f"{BENCHMARKS}/perlayer/format_boxes.tsv"
+    shell:
+        "python -m pvq perlayer format-boxes --bounds {input.bounds} --formats {input.formats} --out {output}"
+        " > {log} 2>&1"
+
+
+rule plot_fig13:
+    input:
+        rules.summarize_perlayer_formats.output,
+    output:
+        pdf=f"{FIGURES}/fig13_perlayer_formats.pdf",
+        png=report(f"{FIGURES}/fig13_perlayer_formats.png", caption="../report/fig13_perlayer_formats.rst",
+                   category="§4 Per-layer bounds"),
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/figures/fig13_perlayer_formats.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/fig13_perlayer_formats.tsv"
+    shell:
+        "python -m pvq plot fig13_perlayer_formats --input format_boxes={input} --out {output.pdf} {output.png}"
+        " > {log} 2>&1"
+
+
+STAGE_OUTPUTS["perlayer"] = (PERLAYER_CSVS + list(rules.summarize_perlayer_boxes.output) + PERLAYER_FORMAT_CSVS
+                             + list(rules.summarize_perlayer_formats.output))
+STAGE_OUTPUTS.setdefault("figures", []).extend([*rules.plot_fig4.output, *rules.plot_fig13.output])
 STAGE_OUTPUTS.setdefault("tables", []).extend([*rules.make_table3.output, *rules.make_table6.output])

@@ -24,7 +24,7 @@ CARD_INPUTS = {
     "analytic": {"normal": rules.compute_analytic_normal.output.table,
                  "student_t": rules.compute_analytic_student_t.output.table},
     "zoo": {"zoo": ZOO_CSVS},
-    "perlayer": {"perlayer": PERLAYER_CSVS},
+    "perlayer": {"perlayer": PERLAYER_CSVS, "perlayer_formats": PERLAYER_FORMAT_CSVS},
     "allocation": {"allocation": ALLOCATION_CSVS,
                    "fp": [f"{FINETUNE_DIR}/{model}/fp.json" for model in ALLOCATION_TRAINED]},
     "finetune": {"runs": FINETUNE_RUNS, "long": FINETUNE_LONG_RUNS,

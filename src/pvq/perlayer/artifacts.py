@@ -57,3 +57,34 @@ TABLE6 = Table(
     columns={"bits": int, "method": str, "problem": str, "reference": str, "certified": int, "problems": int,
              "median_gap_db": float, "worst_gap_db": float, "chunks": int, "verdict_changed_pct": float},
     optional=("median_gap_db", "worst_gap_db", "verdict_changed_pct"), key=("bits", "method"), complete="method")
+
+# Today's formats on the same problems (pvq.perlayer.formats), long: one row per (chunk, output channel,
+# spec, solver). solver: heuristic (N:M magnitude + refit; per-channel INT: the better of round to nearest
+# and GPTQ) or optimum (certified N:M optimum; exact per-channel INT), status its solver's
+# ('split_groups': the chunk cuts the pattern's groups, no SNR). tensor_rows x tensor_cols: the weight's reduction layout (storage is exact
+# for it). bound_snr_db: the optimum's certified bound (NaN for heuristics).
+FORMATS_PART = Table(
+    "today's formats on one part of a layer's per-layer problems", "bound_layer_formats",
+    columns={"model": str, "layer": str, "chunk": int, "out_channel": int, "n": int, "m": int,
+             "tensor_rows": int, "tensor_cols": int, "signal_energy": float, "spec": str, "family": str,
+             "solver": str, "bits_per_weight": float, "snr_db": float, "bound_snr_db": float, "status": str,
+             "seconds": float},
+    optional=("snr_db", "bound_snr_db", "seconds"), finite=("signal_energy", "bits_per_weight"),
+    key=("model", "layer", "chunk", "out_channel", "spec", "solver"), complete="solver", min_rows=0)
+
+LAYER_FORMATS = replace(FORMATS_PART, what="today's formats on one layer's per-layer problems (Fig. 13)",
+                        rule="merge_layer_formats", min_rows=1)
+
+# Fig. 13 (pvq.perlayer.summary.format_boxes): per chunk, every pairing of a pruning spec (the paper's
+# unstructured sparsity 1 - b/16 and each N:M pattern) with a b-bit quantization spec (the paper's
+# per-tensor scale and per-channel scales), each side's bracket from heuristic to certified optimum (or
+# bound). winner: as Fig. 4 (whatever the optimiser); optima_winner: the side whose certified optimum
+# beats the other side's best possible SNR (summary.optima_winner; 'uncertified' where that is not known).
+FORMAT_BOXES = Table(
+    "per-layer boxes of today's formats (Fig. 13)", "summarize_perlayer_formats",
+    columns={"model": str, "layer": str, "chunk": int, "bits": int, "prune_spec": str, "quant_spec": str,
+             "prune_bits_per_weight": float, "quant_bits_per_weight": float, "prune_low_db": float,
+             "prune_high_db": float, "prune_certified": bool, "quant_low_db": float, "quant_high_db": float,
+             "quant_exact": bool, "winner": str, "optima_winner": str},
+    finite=("prune_bits_per_weight", "quant_bits_per_weight"),
+    key=("model", "layer", "chunk", "prune_spec", "quant_spec"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pvq.perlayer.artifacts import CHUNK_BOXES, LAYER_BOUNDS, LAYER_INPUTS, LAYER_PART, TABLE6
+from pvq.perlayer.artifacts import (CHUNK_BOXES, FORMAT_BOXES, FORMATS_PART, LAYER_BOUNDS, LAYER_FORMATS, LAYER_INPUTS,
+                                   LAYER_PART, TABLE6)
 
 HELP = __doc__
 
@@ -49,6 +50,27 @@ def add_arguments(parser) -> None:
     solve.add_argument("--seed", type=int, default=0, help="seed of the random roundings")
     solve.add_argument("--out", required=True, help="the part's rows (CSV)")
 
+    formats = sub.add_parser("formats", help="N:M pruning and per-channel INT on one layer's problems -> CSV")
+    formats.add_argument("--inputs", required=True, help="the model's .npz from `perlayer collect`")
+    formats.add_argument("--model", required=True, help="model name (its weights give the groups and scales)")
+    formats.add_argument("--layer", required=True, help="module name of the layer")
+    formats.add_argument("--chunk-features", type=int, required=True,
+                         help="input features per chunk, as the inputs were collected with")
+    formats.add_argument("--nm", nargs="*", default=[], help="N:M patterns, e.g. 2:4 1:4")
+    formats.add_argument("--channel-bits", type=int, nargs="*", default=[],
+                         help="bit widths of per-channel INT (each must be a per-layer bit width)")
+    formats.add_argument("--prune-time-limit", type=float, required=True,
+                         help="seconds per problem for the N:M branch and bound")
+    formats.add_argument("--quant-time-limit", type=float, required=True,
+                         help="seconds per problem for the quantization sphere decoder")
+    formats.add_argument("--part", type=int, default=0, help="this job's part, 0 .. parts - 1")
+    formats.add_argument("--parts", type=int, default=1, help="parts the layer's chunks are split into (round-robin)")
+    formats.add_argument("--out", required=True, help="the part's rows (CSV)")
+
+    merge_formats = sub.add_parser("merge-formats", help="concatenate a layer's formats part CSVs")
+    merge_formats.add_argument("--inputs", nargs="+", required=True, help="every formats part CSV of one layer")
+    merge_formats.add_argument("--out", required=True, help="the layer's formats CSV")
+
     merge = sub.add_parser("merge", help="concatenate a layer's part CSVs")
     merge.add_argument("--inputs", nargs="+", required=True, help="every part CSV of one layer")
     merge.add_argument("--out", required=True, help="the layer's CSV")
@@ -60,6 +82,11 @@ def add_arguments(parser) -> None:
     boxes = sub.add_parser("boxes", help="Fig. 4's chunk boxes and the one-shot methods' marks -> CSV")
     boxes.add_argument("--inputs", nargs="+", required=True, help="the layers' CSVs")
     boxes.add_argument("--out", required=True, help="the boxes (CSV)")
+
+    fboxes = sub.add_parser("format-boxes", help="Fig. 13's boxes: today's formats beside the paper's -> CSV")
+    fboxes.add_argument("--bounds", nargs="+", required=True, help="the layers' CSVs (paper's methods)")
+    fboxes.add_argument("--formats", nargs="+", required=True, help="the layers' formats CSVs")
+    fboxes.add_argument("--out", required=True, help="the boxes (CSV)")
 
     gaps = sub.add_parser("table6", help="Table 6: one-shot methods' gap to the certified optimum")
     gaps.add_argument("--inputs", nargs="+", required=True, help="the layers' CSVs")
@@ -87,6 +114,29 @@ def run(args) -> None:
         oneshot = OneShot(damp=args.damp, order=args.order)
         LAYER_PART.write(solve_chunks(args.model, args.layer, arrays, mine, limits, args.baseline_bits, args.seed,
                                       oneshot), args.out)
+    elif args.step == "formats":
+        from pvq.perlayer.collect import load_layer
+        from pvq.perlayer.formats import FormatSettings, solve_formats
+        from pvq.perlayer.models import load_model_for_inputs, weight_layer
+
+        with LAYER_INPUTS.reading(args.inputs):
+            _, chunks = load_layer(args.inputs, args.layer)
+        module = weight_layer(load_model_for_inputs(args.model)[0], args.layer)
+        settings = FormatSettings(tuple(args.nm), tuple(args.channel_bits), args.prune_time_limit,
+                                  args.quant_time_limit)
+        weight = module.weight.detach().double().numpy()
+        mine = chunks[args.part::args.parts]
+        print(f"{args.model} {args.layer}: formats part {args.part} of {args.parts}: {len(mine)} chunks", flush=True)
+        FORMATS_PART.write(solve_formats(args.model, args.layer, weight, getattr(module, "groups", 1), mine,
+                                         args.chunk_features, settings), args.out)
+    elif args.step == "merge-formats":
+        merged = FORMATS_PART.read_all(args.inputs).sort_values(["chunk", "out_channel", "spec", "solver"])
+        LAYER_FORMATS.write(merged, args.out)
+    elif args.step == "format-boxes":
+        from pvq.perlayer.summary import format_boxes
+
+        FORMAT_BOXES.write(format_boxes(LAYER_BOUNDS.read_all(args.bounds), LAYER_FORMATS.read_all(args.formats)),
+                           args.out)
     elif args.step == "merge":
         merged = LAYER_PART.read_all(args.inputs).sort_values(["chunk", "out_channel", "bits"])
         LAYER_BOUNDS.write(merged, args.out)

@@ -133,3 +133,87 @@ def table6(rows: pd.DataFrame) -> pd.DataFrame:
                         "worst_gap_db": float(np.max(gaps)) if gaps.size else np.nan,
                         "chunks": len(paper), "verdict_changed_pct": changed})
     return pd.DataFrame(out)
+
+
+def _format_chunks(formats: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, layer, chunk, spec): low_db (heuristic) and high_db (certified optimum, or its
+    bound where a solve stopped) chunk SNRs, whether every optimum is certified, bits per weight.
+    Chunks where the spec could not run (split N:M groups) are left out."""
+    rows = formats[formats["status"] != "split_groups"]
+    keys = ["model", "layer", "chunk", "spec"]
+    heuristic = rows[rows["solver"] == "heuristic"].set_index([*keys, "out_channel"])
+    optimum = rows[rows["solver"] == "optimum"].set_index([*keys, "out_channel"]).loc[heuristic.index]
+    certified = optimum["status"] == "optimal"
+    frame = pd.DataFrame({
+        "signal": heuristic["signal_energy"], "low": _error(heuristic, "snr_db"),
+        "high": np.where(certified, _error(optimum, "snr_db"), _error(optimum, "bound_snr_db")),
+        "certified": certified, "bits_per_weight": heuristic["bits_per_weight"]}, index=heuristic.index)
+    chunks = frame.groupby(keys, sort=True).agg(signal=("signal", "sum"), low=("low", "sum"), high=("high", "sum"),
+                                                certified=("certified", "all"),
+                                                bits_per_weight=("bits_per_weight", "first")).reset_index()
+    with np.errstate(divide="ignore"):
+        chunks["low_db"] = 10 * np.log10(chunks["signal"] / chunks["low"])
+        chunks["high_db"] = 10 * np.log10(chunks["signal"] / chunks["high"])
+    return chunks
+
+
+def optima_winner(boxes: pd.DataFrame) -> np.ndarray:
+    """Which side's optimum has the higher SNR, for certain. A side's optimum lies in [low, high]:
+    low is a solution's SNR, high the certified optimum where certified, else an upper bound on it.
+    'quant' / 'prune' where one side's optimum is known to be above the other's (its low end above
+    the other's high end, or its certified optimum above the other's high end), 'tie' where both are
+    certified and equal, else 'uncertified'."""
+    quant_low, quant, prune_low, prune = (boxes[c] for c in ("quant_low_db", "quant_high_db", "prune_low_db",
+                                                             "prune_high_db"))
+    quant_ok, prune_ok = boxes["quant_exact"].astype(bool), boxes["prune_certified"].astype(bool)
+    quant_best = np.where(quant_ok, quant, quant_low)  # the best SNR a known solution reaches
+    prune_best = np.where(prune_ok, prune, prune_low)
+    return np.select([quant_best > prune, prune_best > quant, quant_ok & prune_ok & (quant == prune)],
+                     ["quant", "prune", "tie"], "uncertified")
+
+
+def format_boxes(rows: pd.DataFrame, formats: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 13's boxes: per chunk and bit width b of a per-channel spec in ``formats``, every pairing
+    of a pruning spec (the paper's unstructured sparsity 1 - b/16 from ``rows``, each N:M spec of
+    ``formats``) with a quantization spec (the paper's per-tensor box from ``rows``, the per-channel
+    spec). Storage of each spec is pvq.methods' exact bits per weight on the layer's tensor."""
+    from pvq.methods import Int, PerTensor, Pruner, Quantizer, Unstructured, parse
+
+    paper = chunk_boxes(rows)
+    specs = _format_chunks(formats)
+    shapes = formats.groupby(["model", "layer"])[["tensor_rows", "tensor_cols"]].first()
+    sides = []  # (model, layer, chunk, bits, family, spec, bpw, low, high, certified)
+    for (model, layer), shape in shapes.iterrows():
+        shape = (int(shape["tensor_rows"]), int(shape["tensor_cols"]))
+        mine = specs[(specs["model"] == model) & (specs["layer"] == layer)]
+        boxes = paper[(paper["model"] == model) & (paper["layer"] == layer)]
+        quant_bits = sorted({parse(s).bits for s in mine["spec"] if parse(s).family == "quant"})
+        for bits in quant_bits:
+            for _, box in boxes[boxes["bits"] == bits].iterrows():
+                base = {"model": model, "layer": layer, "chunk": box["chunk"], "bits": bits}
+                unstructured = Pruner(Unstructured(round(float(box["sparsity"]), 6)))
+                per_tensor = Quantizer(Int(bits), PerTensor())
+                sides.append({**base, "family": "prune", "spec": unstructured.spec,
+                              "bpw": unstructured.bits_per_weight(shape), "low": box["prune_low_db"],
+                              "high": box["prune_high_db"], "certified": box["prune_certified"]})
+                sides.append({**base, "family": "quant", "spec": per_tensor.spec, "bpw": per_tensor.bits_per_weight(shape),
+                              "low": box["quant_low_db"], "high": box["quant_high_db"], "certified": box["quant_exact"]})
+                for _, row in mine[mine["chunk"] == box["chunk"]].iterrows():
+                    method = parse(row["spec"])
+                    if method.family == "prune" or method.bits == bits:
+                        sides.append({**base, "family": method.family, "spec": row["spec"],
+                                      "bpw": row["bits_per_weight"], "low": row["low_db"], "high": row["high_db"],
+                                      "certified": row["certified"]})
+    sides = pd.DataFrame(sides)
+    keys = ["model", "layer", "chunk", "bits"]
+    pairs = sides[sides["family"] == "prune"].merge(sides[sides["family"] == "quant"], on=keys,
+                                                     suffixes=("_p", "_q"))
+    out = pd.DataFrame({
+        **{key: pairs[key] for key in keys}, "prune_spec": pairs["spec_p"], "quant_spec": pairs["spec_q"],
+        "prune_bits_per_weight": pairs["bpw_p"], "quant_bits_per_weight": pairs["bpw_q"],
+        "prune_low_db": pairs["low_p"], "prune_high_db": pairs["high_p"], "prune_certified": pairs["certified_p"],
+        "quant_low_db": pairs["low_q"], "quant_high_db": pairs["high_q"], "quant_exact": pairs["certified_q"]})
+    out["winner"] = np.select([out["quant_low_db"] > out["prune_high_db"], out["prune_low_db"] > out["quant_high_db"]],
+                              ["quant", "prune"], "undecided")
+    out["optima_winner"] = optima_winner(out)
+    return out.sort_values(["model", "layer", "chunk", "bits", "prune_spec", "quant_spec"]).reset_index(drop=True)

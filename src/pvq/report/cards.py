@@ -226,7 +226,27 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
                                 f"{_status_words(rows, 'quant_sdp_status')}; SCIP: "
                                 f"{_status_words(rows, 'prune_mip_status')} (per output channel and bit width)")],
         "Pretrained model": [("weights", "; ".join(weights_of(m) for m in rows["model"].unique()))],
+        **_perlayer_formats(artifacts),
     }
+
+
+def _perlayer_formats(artifacts: Artifacts) -> dict:
+    """The card's section on today's formats (Fig. 13), when the run made them."""
+    if not _paths(artifacts, "perlayer_formats", "perlayer", required=False):
+        return {}
+    rows = _csv(artifacts, "perlayer_formats", "perlayer")
+    optimum = rows[rows["solver"] == "optimum"]
+    lines = []
+    for spec, group in optimum.groupby("spec", sort=True):
+        what = ("certified N:M optimum (branch and bound over the groups), heuristic N:M magnitude + refit"
+                if group["family"].iloc[0] == "prune" else
+                "exact optimum (sphere decoder) on each output channel's MSE-optimal FP16 scale, heuristic "
+                "the better of round to nearest and GPTQ")
+        low, high = group["bits_per_weight"].min(), group["bits_per_weight"].max()
+        storage = f"{low:.3g}" if f"{low:.3g}" == f"{high:.3g}" else f"{low:.3g}-{high:.3g}"
+        lines.append((spec, f"{what}; {storage} bits per weight; outcomes: {_status_words(group, 'status')}; median "
+                            f"{1000 * group['seconds'].median():.3g} ms per problem"))
+    return {"Formats beside the paper's (Fig. 13)": lines}
 
 
 def allocation_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
