@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
 
 from pvq.config import load_config
 from pvq.finetune.gmp import PruneStrategy
