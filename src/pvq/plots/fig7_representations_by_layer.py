@@ -33,7 +33,7 @@ def draw(representations):
                 for r, (metric, _) in enumerate(METRICS):
                     ax = axes[2 * m + r, col]
                     ax.plot(curve["epoch"], curve[(metric, "mean")], marker="o", markersize=2.5,
-                            color=colours[layer], label=layer)
+                            color=colours[layer], label=layer.lstrip("_"))  # matplotlib hides "_..." labels
                     ax.fill_between(curve["epoch"], curve[(metric, "min")], curve[(metric, "max")],
                                     color=colours[layer], alpha=0.15, linewidth=0)
             title = METHOD_LABELS[method] + (f", INT{bits}" if method == "quant" else f", {bits}-bit size")
