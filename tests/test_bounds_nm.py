@@ -179,3 +179,93 @@ def test_bad_input_is_refused(call, match):
     X, w0 = instance(0, n=8, m=20)
     with pytest.raises((ValueError, TypeError), match=match):
         call(np.hstack([X] * 4) if "small m" in match else X, np.tile(w0, 4) if "small m" in match else w0)
+
+
+# --- the one-shot methods with an N:M pattern (issue #18): OBS and Wanda ---------------------------
+
+def pattern_holds(weights, labels, n):
+    """At most n nonzero weights in every group."""
+    return all(np.count_nonzero(weights[labels == g]) <= n for g in np.unique(labels))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n, m", [(2, 4), (1, 4), (3, 4)])
+def test_nm_one_shot_methods_keep_the_pattern_and_never_beat_brute_force(seed, n, m):
+    X, w0 = instance(seed, n=8, m=40)
+    labels = nm_groups(8, m)
+    truth, kappa, _ = brute_nm(X, w0, n, labels)
+    tol = prune_tolerance(X, w0, truth, kappa)
+    for result in (bounds.obs_prune_nm(X, w0, n, m), bounds.wanda_prune_nm(X, w0, n, m),
+                   bounds.wanda_prune_nm(X, w0, n, m, refit=True)):
+        assert pattern_holds(result.weights, labels, n)
+        assert result.error >= truth - tol
+        assert result.error == pytest.approx(error(X, result.weights, w0), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_nm_obs_removing_one_weight_is_the_exact_optimum(seed):
+    """One group of 4 keeping 3: one removal, and greedy OBS with the exact Hessian picks the best one."""
+    X, w0 = instance(seed, n=4, m=20)
+    truth, _, _ = brute_nm(X, w0, 3, nm_groups(4, 4))
+    assert bounds.obs_prune_nm(X, w0, 3, 4, damp=0.0).error == pytest.approx(truth, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_nm_obs_with_one_group_of_the_whole_row_is_unstructured_obs(seed):
+    X, w0 = instance(seed, n=7, m=30)
+    grouped = bounds.obs_prune_nm(X, w0, 3, 7)
+    plain = bounds.obs_prune(X, w0, 3)
+    np.testing.assert_array_equal(grouped.weights, plain.weights)
+    np.testing.assert_array_equal(grouped.info["removed"], plain.info["removed"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_nm_obs_is_greedy_by_refitted_error_with_the_exact_hessian(seed):
+    """Independent greedy: at each step drop, among the groups still over n, the column whose removal
+    leaves the least least-squares error (numpy lstsq refits); OBS's saliency is that increase."""
+    X, w0 = instance(seed, n=8, m=40)
+    labels, n = nm_groups(8, 4), 2
+    support = list(range(8))
+    while any(np.sum(labels[support] == g) > n for g in np.unique(labels)):
+        def refit_error(drop):
+            kept = [j for j in support if j != drop]
+            w = np.zeros_like(w0)
+            w[kept] = np.linalg.lstsq(X[:, kept], X @ w0, rcond=None)[0]
+            return error(X, w, w0)
+        crowded = [j for j in support if np.sum(labels[support] == labels[j]) > n]
+        support.remove(min(crowded, key=refit_error))
+    result = bounds.obs_prune_nm(X, w0, n, 4, damp=0.0)
+    np.testing.assert_array_equal(np.sort(result.info["support"]), support)
+
+
+def test_nm_wanda_selects_the_largest_scores_of_each_group_by_hand():
+    X = np.array([[1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0],
+                  [0.0, 3.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+                  [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+                  [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]])
+    w0 = np.array([2.0, -1.0, 1.5, 0.5, 1.0, -3.0, 2.0, 2.0])
+    # scores |w| * ||x||: 2, 3, 1.5, 0.5 | 2, 3, 2, 2 -> keep {1, 0} and {5, 4} (ties to the earlier)
+    result = bounds.wanda_prune_nm(X, w0, 2, 4)
+    np.testing.assert_array_equal(result.info["support"], [0, 1, 4, 5])
+    np.testing.assert_array_equal(result.weights, [2.0, -1.0, 0, 0, 1.0, -3.0, 0, 0])
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_nm_one_shot_methods_on_singular_x(defect):
+    X, w0 = defective(3, 6, 8, [defect])  # fewer rows than features, and the defect
+    labels = nm_groups(8, 4)
+    truth, kappa, _ = brute_nm(X, w0, 2, labels)
+    tol = prune_tolerance(X, w0, truth, kappa)
+    for result in (bounds.obs_prune_nm(X, w0, 2, 4), bounds.wanda_prune_nm(X, w0, 2, 4, refit=True)):
+        assert np.all(np.isfinite(result.weights)) and pattern_holds(result.weights, labels, 2)
+        assert result.error >= truth - tol
+
+
+def test_nm_obs_drops_dead_columns_first_and_edges():
+    X, w0 = instance(0, n=8, m=30)
+    X[:, [0, 1]] = 0.0  # both dead columns in the first group: its removals cost nothing
+    result = bounds.obs_prune_nm(X, w0, 2, 4)
+    assert set(result.info["removed"][:2]) == {0, 1} and np.count_nonzero(result.weights[:4]) == 2
+    assert np.count_nonzero(bounds.obs_prune_nm(X, w0, 0, 4).weights) == 0
+    full = bounds.obs_prune_nm(X, w0, 4, 4)
+    np.testing.assert_allclose(X @ full.weights, X @ w0)

@@ -7,7 +7,8 @@ the original weights, error(w) = ||X (w - w0)||^2.
   least-squares refit), :func:`solve_prune_exact` (our branch and bound, certified optimum),
   :func:`solve_prune_mip` (SCIP on the big-M MIQP of paper eq. 8, a cross-check);
 - N:M pruning, n kept of every group of m features: :func:`prune_nm_heuristic` (N:M magnitude,
-  optionally refitted), :func:`solve_prune_nm_exact` (branch and bound over the groups, certified);
+  optionally refitted), :func:`solve_prune_nm_exact` (branch and bound over the groups, certified),
+  and the one-shot methods with the pattern: :func:`obs_prune_nm`, :func:`wanda_prune_nm`;
 - quantization, w = delta * z with z integer in [-2^(b-1), 2^(b-1) - 1]: :func:`quant_rtn`
   (round to nearest), :func:`quant_heuristic` (Park & Boyd randomised rounding + greedy 1-opt),
   :func:`quant_sdp_bound` (SDP relaxation with the box, lower bound recomputed from its dual
@@ -33,7 +34,7 @@ from pvq.bounds.joint import joint_lower_bound, obs_prune_then_gptq
 from pvq.bounds.obs import obs_prune
 from pvq.bounds.problem import BoundResult, compress_rows, snr_db_of
 from pvq.bounds.prune import prune_heuristic, solve_prune_exact, solve_prune_mip
-from pvq.bounds.prune_nm import prune_nm_heuristic, solve_prune_nm_exact
+from pvq.bounds.prune_nm import obs_prune_nm, prune_nm_heuristic, solve_prune_nm_exact, wanda_prune_nm
 from pvq.bounds.quant import quant_heuristic, quant_rtn, quant_sdp_bound, solve_quant_exact
 from pvq.bounds.sparsegpt import sparsegpt_prune
 from pvq.bounds.wanda import wanda_prune
@@ -41,6 +42,7 @@ from pvq.bounds.wanda import wanda_prune
 __all__ = [
     "BoundResult", "compress_rows", "snr_db_of",
     "prune_heuristic", "solve_prune_exact", "solve_prune_mip", "prune_nm_heuristic", "solve_prune_nm_exact",
+    "obs_prune_nm", "wanda_prune_nm",
     "quant_rtn", "quant_heuristic", "quant_sdp_bound", "solve_quant_exact",
     "gptq_quant", "obs_prune", "wanda_prune", "obs_prune_then_gptq", "joint_lower_bound",
     "sparsegpt_prune",

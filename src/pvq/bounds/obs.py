@@ -33,15 +33,23 @@ def obs_prune(X, w0, keep: int, damp: float = 0.01) -> BoundResult:
     start = time.perf_counter()
     A, w0 = check_inputs(X, w0)
     keep = _check_keep(keep, w0.size)
-    live = np.flatnonzero(live_columns(A))
+    return greedy_obs(A, w0, damp, lambda active: active if active.sum() > keep else active & False, start)
+
+
+def greedy_obs(A: np.ndarray, w0: np.ndarray, damp: float, removable, start: float) -> BoundResult:
+    """Remove, one at a time, the weight of least saliency among ``removable(active)`` (a mask over the
+    live columns, active ones only) until none is removable. Dead columns go first, at no cost: a
+    caller whose pattern limits removals sees them as already removed (``info['dead']``)."""
+    live_mask = live_columns(A)
+    live = np.flatnonzero(live_mask)
     lam = damping(A[:, live], damp)
     Hinv = inverse(A[:, live], lam)
     w = w0[live].copy()
     active = np.ones(live.size, bool)
-    removed = [int(i) for i in np.flatnonzero(~live_columns(A))]
-    for _ in range(live.size - min(keep, live.size)):
+    removed = [int(i) for i in np.flatnonzero(~live_mask)]
+    while (candidates := removable(active)).any():
         saliency = np.full(live.size, np.inf)
-        saliency[active] = w[active] ** 2 / np.diag(Hinv)[active]
+        saliency[candidates] = w[candidates] ** 2 / np.diag(Hinv)[candidates]
         q = int(np.argmin(saliency))
         w -= w[q] / Hinv[q, q] * Hinv[:, q]
         w[q] = 0.0

@@ -26,9 +26,11 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
+from pvq.bounds.obs import greedy_obs
 from pvq.bounds.problem import RANK_RTOL, BoundResult, check_inputs, error_of, live_columns
 from pvq.bounds.prune import _Subsets
 from pvq.bounds.prune_search import PRUNE_RTOL
+from pvq.bounds.wanda import wanda_scores
 
 # A group's ways to choose its kept features are enumerated at every node: C(m, n) must stay small.
 MAX_CHOICES = 5000
@@ -68,7 +70,12 @@ def _labels(groups, features: int, m: int) -> np.ndarray:
 
 def _magnitude_support(w0: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
     """Sorted indices kept by N:M magnitude: the n largest |w0| of each group, the earlier on ties."""
-    order = np.lexsort((np.arange(w0.size), -np.abs(w0), labels))  # by group, then |w0| down, then index
+    return _top_per_group(np.abs(w0), labels, n)
+
+
+def _top_per_group(scores: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Sorted indices of the n largest scores of each group, the earlier on ties."""
+    order = np.lexsort((np.arange(scores.size), -scores, labels))  # by group, then score down, then index
     rank = np.arange(order.size) - np.searchsorted(labels[order], labels[order])
     return np.sort(order[rank < n])
 
@@ -98,6 +105,39 @@ def prune_nm_heuristic(X, w0, n: int, m: int, groups=None, refit: bool = True) -
         weights[support] = w0[support]
     return BoundResult(error_of(A, weights, w0), weights, 0.0, "heuristic", time.perf_counter() - start,
                        info={"support": support})
+
+
+def wanda_prune_nm(X, w0, n: int, m: int, groups=None, refit: bool = False) -> BoundResult:
+    """Wanda with an N:M pattern (as its paper does for 2:4): the n largest |w_i| ||X_i|| of every
+    group, earlier on ties; kept weights w0, or with ``refit`` the minimum-norm least-squares fit."""
+    start = time.perf_counter()
+    A, w0 = check_inputs(X, w0)
+    n, m = _check_pattern(n, m)
+    scores = wanda_scores(A, w0)
+    support = _top_per_group(scores, _labels(groups, w0.size, m), n)
+    if refit:
+        weights = _min_norm_weights(A, w0, support)
+    else:
+        weights = np.zeros_like(w0)
+        weights[support] = w0[support]
+    return BoundResult(error_of(A, weights, w0), weights, 0.0, "heuristic", time.perf_counter() - start,
+                       info={"support": support, "scores": scores})
+
+
+def obs_prune_nm(X, w0, n: int, m: int, groups=None, damp: float = 0.01) -> BoundResult:
+    """Greedy OBS (pvq.bounds.obs_prune) with an N:M pattern: at each step the candidates are the
+    weights of the groups that still hold more than n live ones. Dead columns (all zero in X) count
+    as removed first, at no cost, so a group may end with fewer than n nonzero weights."""
+    start = time.perf_counter()
+    A, w0 = check_inputs(X, w0)
+    n, m = _check_pattern(n, m)
+    labels = _labels(groups, w0.size, m)[live_columns(A)]
+
+    def removable(active):
+        crowded = np.bincount(labels[active], minlength=labels.max(initial=-1) + 1) > n
+        return active & crowded[labels]
+
+    return greedy_obs(A, w0, damp, removable, start)
 
 
 class _GroupDrops:
