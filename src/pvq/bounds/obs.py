@@ -7,7 +7,7 @@ With the exact Hessian this is backward greedy best-subset selection: each updat
 refit on the survivors and each saliency the exact increase of the error. SparseGPT (Frantar &
 Alistarh, 2023) approximates the same procedure at scale: one left-to-right pass over the columns,
 the mask chosen per block by the same saliency. An N:M pattern restricts, at each step, the
-candidates to the groups that still hold more than N weights (a per-group selection).
+candidates to the groups that still hold more than N weights (pvq.bounds.obs_prune_nm).
 """
 
 from __future__ import annotations
