@@ -52,7 +52,9 @@ def check_certified(X, w0, n, m, labels=None):
     assert result.status == "optimal"
     assert abs(result.error - truth) <= tol
     assert result.lower_bound <= truth + tol
-    assert result.error == pytest.approx(error(X, result.weights, w0), rel=1e-9, abs=1e-12)
+    # the error of the returned weights, recomputed on X: equal up to the same rounding budget (nearly
+    # collinear columns give minimum-norm weights whose products round at kappa times eps)
+    assert abs(result.error - error(X, result.weights, w0)) <= tol
     support = result.info["support"]
     for g in np.unique(labels):  # exactly min(n, size) kept per group, weights only on the support
         size = int(np.sum(labels == g))
