@@ -82,6 +82,12 @@ def test_exact_on_singular_x(features, wide, pattern, defects, seed):
     check_certified(X, w0, *pattern)
 
 
+def test_columns_1e9_apart_in_one_group_are_solved_not_a_linalg_error():
+    """A case hypothesis found: the Schur-complement drop costs met a singular H_DD in floating point."""
+    X, w0 = defective(0, 10, 5, ["collinear"])
+    check_certified(X, w0, 2, 4)
+
+
 def test_duplicated_and_zero_columns_in_one_group():
     """A group holding a column, its duplicate and a zero column: either copy serves; the zero one
     is kept only where its group must keep more features than it has live ones."""

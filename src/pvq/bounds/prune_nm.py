@@ -174,7 +174,13 @@ class _GroupDrops:
             rows = Rinv[idx]  # (choices, d, k): H_DD = rows rows^T, H = (A^T A)^-1
             H = rows @ rows.transpose(0, 2, 1)
             beta = fit.coef[idx]
-            gain = np.einsum("cd,cd->c", beta, np.linalg.solve(H, beta[..., None])[..., 0])
+            try:
+                gain = np.einsum("cd,cd->c", beta, np.linalg.solve(H, beta[..., None])[..., 0])
+            except np.linalg.LinAlgError:  # nearly collinear columns: some H_DD is singular in floating point
+                gain = np.full(len(idx), np.nan)
+            if not np.all(np.isfinite(gain)):  # then the exact fits of this group's choices
+                gain = np.array([self.sub.error(np.setdiff1d(cols, drop, assume_unique=True)) - fit.error
+                                 for drop in self.choices[g]])
             out.append(np.maximum(gain, 0.0))
         return fit.error, out
 
