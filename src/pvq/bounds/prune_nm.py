@@ -91,6 +91,15 @@ def _min_norm_weights(A: np.ndarray, w0: np.ndarray, support: np.ndarray) -> np.
     return weights
 
 
+def _kept_weights(A: np.ndarray, w0: np.ndarray, support: np.ndarray, refit: bool) -> np.ndarray:
+    """w0 on ``support`` (zero elsewhere), or with ``refit`` the minimum-norm least-squares fit there."""
+    if refit:
+        return _min_norm_weights(A, w0, support)
+    weights = np.zeros_like(w0)
+    weights[support] = w0[support]
+    return weights
+
+
 def prune_nm_heuristic(X, w0, n: int, m: int, groups=None, refit: bool = True) -> BoundResult:
     """N:M magnitude pruning (the n largest |w0| of every group, earlier on ties, as pvq.methods'
     NM pattern); with ``refit`` the kept weights are the minimum-norm least-squares fit on X."""
@@ -98,11 +107,7 @@ def prune_nm_heuristic(X, w0, n: int, m: int, groups=None, refit: bool = True) -
     A, w0 = check_inputs(X, w0)
     n, m = _check_pattern(n, m)
     support = _magnitude_support(w0, _labels(groups, w0.size, m), n)
-    if refit:
-        weights = _min_norm_weights(A, w0, support)
-    else:
-        weights = np.zeros_like(w0)
-        weights[support] = w0[support]
+    weights = _kept_weights(A, w0, support, refit)
     return BoundResult(error_of(A, weights, w0), weights, 0.0, "heuristic", time.perf_counter() - start,
                        info={"support": support})
 
@@ -115,11 +120,7 @@ def wanda_prune_nm(X, w0, n: int, m: int, groups=None, refit: bool = False) -> B
     n, m = _check_pattern(n, m)
     scores = wanda_scores(A, w0)
     support = _top_per_group(scores, _labels(groups, w0.size, m), n)
-    if refit:
-        weights = _min_norm_weights(A, w0, support)
-    else:
-        weights = np.zeros_like(w0)
-        weights[support] = w0[support]
+    weights = _kept_weights(A, w0, support, refit)
     return BoundResult(error_of(A, weights, w0), weights, 0.0, "heuristic", time.perf_counter() - start,
                        info={"support": support, "scores": scores})
 
