@@ -10,10 +10,10 @@ import pytest
 
 from pvq import bounds
 from pvq.methods import FP16, NM, Pruner
-from pvq.perlayer.artifacts import FORMAT_BOXES, LAYER_FORMATS
+from pvq.perlayer.artifacts import FORMAT_BOXES, LAYER_FORMATS, TABLE6_FORMATS
 from pvq.perlayer.formats import FormatSettings, channel_scales, chunk_positions, nm_labels, solve_formats
 from pvq.perlayer.solve import OneShot
-from pvq.perlayer.summary import chunk_boxes, format_boxes
+from pvq.perlayer.summary import chunk_boxes, format_boxes, table6_formats
 from pvq.quantize import quantize_symmetric
 
 
@@ -294,6 +294,67 @@ def test_fig13_draws_every_mark_and_names_it():
     assert {"GPTQ vs OBS / SparseGPT", "GPTQ vs Wanda + refit", "GPTQ vs Wanda"} <= set(legend)
 
 
+def test_table6_formats_by_hand():
+    """Gaps are 10 log10(method error / optimum error) over the problems whose optimum is certified:
+    chunk 1's N:M optimum stopped at its limit (no reference), chunk 2 splits 2:4's groups (counted as
+    split, in no gap and no pairing) and its INT4 optimum is an exact fit (gap 0 for an exact method,
+    +inf for GPTQ). Verdicts compare chunk SNRs (summed errors), the heuristics' pair against each row's."""
+    nm, pc = "prune/2:4", "int4/per-channel/mse"
+    rows = pd.DataFrame(
+        spec_rows(0, 0, 100.0, nm, nm_errors(4.0, 2.0, 2.5, 8.0, 5.0))
+        + spec_rows(0, 1, 100.0, nm, nm_errors(9.0, 3.0, 3.0, 12.0, 4.0))
+        + spec_rows(1, 0, 100.0, nm, nm_errors(7.5, 5.0, 9.0, 20.0, 7.0), "time_limit", 4.0)
+        + spec_rows(2, 0, 100.0, nm, nm_errors(None, None, None, None, None))
+        + spec_rows(0, 0, 100.0, pc, channel_errors(3.0, 2.0, 3.0, 4.0))
+        + spec_rows(0, 1, 100.0, pc, channel_errors(4.0, 4.0, 5.0, 4.0))
+        + spec_rows(1, 0, 100.0, pc, channel_errors(7.0, 6.0, 7.0, 8.0))
+        + spec_rows(2, 0, 100.0, pc, channel_errors(0.0, 0.0, 0.0, 1.0)))
+    assert not LAYER_FORMATS.problems(rows)
+    table = table6_formats(rows)
+    assert not TABLE6_FORMATS.problems(table)
+    assert list(zip(table["spec"], table["method"])) == [(pc, "heuristic"), (pc, "rtn"), (pc, "gptq"), (nm, "heuristic"),
+                                                         (nm, "obs"), (nm, "wanda"), (nm, "wanda_refit")]
+    table = table.set_index(["spec", "method"])
+    db = lambda ratio: 10 * np.log10(ratio)  # noqa: E731
+    expected = {  # (certified, problems, split, gaps over the certified problems)
+        (nm, "heuristic"): (2, 3, 1, [db(2.0), db(3.0)]), (nm, "obs"): (2, 3, 1, [db(1.25), 0.0]),
+        (nm, "wanda"): (2, 3, 1, [db(4.0), db(4.0)]), (nm, "wanda_refit"): (2, 3, 1, [db(2.5), db(4 / 3)]),
+        (pc, "heuristic"): (4, 4, 0, [db(1.5), 0.0, db(7 / 6), 0.0]),
+        (pc, "rtn"): (4, 4, 0, [db(1.5), db(1.25), db(7 / 6), 0.0]),
+        (pc, "gptq"): (4, 4, 0, [db(2.0), 0.0, db(8 / 6), np.inf])}
+    for key, (certified, problems, split, gaps) in expected.items():
+        row = table.loc[key]
+        assert (row["certified"], row["problems"], row["split"], row["pairings"]) == (certified, problems, split, 2)
+        ordered = sorted(gaps)
+        median = (ordered[1] + ordered[2]) / 2 if len(gaps) == 4 else (ordered[0] + ordered[1]) / 2
+        assert row["median_gap_db"] == pytest.approx(median), key
+        assert row["worst_gap_db"] == pytest.approx(ordered[-1]), key
+    assert np.isposinf(table.loc[(pc, "gptq"), "worst_gap_db"])
+    # verdicts (errors summed per chunk, quantization vs pruning): the heuristics': chunk 0 7 < 13,
+    # chunk 1 7 < 7.5, both INT4. GPTQ + OBS: 8 > 5.5 (changes), 8 < 9; GPTQ + magnitude: 8 < 13,
+    # 8 > 7.5 (changes); GPTQ + Wanda: 8 < 20, 8 < 20; GPTQ + Wanda refit: 8 < 9, 8 > 7 (changes);
+    # RTN + magnitude: 8 < 13, 7 < 7.5
+    changed = {"obs": 50.0, "gptq": 50.0, "wanda": 0.0, "wanda_refit": 50.0, "rtn": 0.0}
+    for (spec, method), row in table.iterrows():
+        if method == "heuristic":
+            assert np.isnan(row["verdict_changed_pct"])
+        else:
+            assert row["verdict_changed_pct"] == changed[method], (spec, method)
+
+
+def test_table6_formats_without_a_certified_reference_or_a_pairing():
+    """A spec whose every chunk splits its groups: no gap (NaN), nothing certified, no pairing."""
+    nm, pc = "prune/2:4", "int4/per-channel/mse"
+    rows = pd.DataFrame(spec_rows(0, 0, 100.0, nm, nm_errors(None, None, None, None, None))
+                        + spec_rows(0, 0, 100.0, pc, channel_errors(2.0, 1.5, 2.0, 3.0), "time_limit", 1.0))
+    table = table6_formats(rows)
+    assert not TABLE6_FORMATS.problems(table)
+    table = table.set_index(["spec", "method"])
+    assert (table["certified"] == 0).all() and (table["pairings"] == 0).all()
+    assert table["median_gap_db"].isna().all() and table["verdict_changed_pct"].isna().all()
+    assert (table.xs(nm)["split"] == 1).all() and (table.xs(pc)["problems"] == 1).all()
+
+
 def test_optima_winner_uses_certified_optima_and_bounds():
     """A stopped search's high end is an upper bound: a certified optimum above it wins for certain."""
     from pvq.perlayer.summary import optima_winner
@@ -318,7 +379,8 @@ def test_settings_refuse_a_pattern_that_is_not_nm():
 def test_smoke_run_draws_fig13(smoke_run):
     """The smoke run's format boxes: the paper's pairing is Fig. 4's box; at 4 bits 1:4 keeps as many
     weights as the paper's 75% sparsity (n = 12), so the unstructured optimum (a relaxation of 1:4) is
-    at least as good; every N:M optimum is certified; the figure and the card's section exist."""
+    at least as good; every N:M optimum is certified and no one-shot method beats one; every box has
+    its marks; the companion of Table 6, the figure and the card's section exist."""
     from pvq.perlayer.artifacts import CHUNK_BOXES
 
     boxes = FORMAT_BOXES.read(smoke_run / "perlayer" / "format_boxes.csv")
@@ -335,9 +397,19 @@ def test_smoke_run_draws_fig13(smoke_run):
     for layer, chunk in paper.index:
         assert by.loc[(layer, chunk, "prune/u0.75"), "prune_high_db"] >= by.loc[(layer, chunk, "prune/1:4"),
                                                                                 "prune_high_db"] - 1e-9
-    formats = LAYER_FORMATS.read(next((smoke_run / "perlayer" / "efficientnet_lite0" / "formats").glob("*.csv")))
-    wide = formats.pivot_table(index=["chunk", "out_channel", "spec"], columns="solver", values="snr_db")
+    formats = LAYER_FORMATS.read_all(sorted((smoke_run / "perlayer" / "efficientnet_lite0" / "formats").glob("*.csv")))
+    wide = formats.pivot_table(index=["layer", "chunk", "out_channel", "spec"], columns="solver", values="snr_db")
     assert (wide["optimum"] >= wide["heuristic"] - 1e-9).all()
+    certified = formats[(formats["solver"] == "optimum") & (formats["status"] == "optimal")].set_index(
+        ["layer", "chunk", "out_channel", "spec"])
+    for solver in ("obs", "wanda", "wanda_refit", "rtn", "gptq"):  # no one-shot method beats a certified optimum
+        mine = wide.loc[wide.index.isin(certified.index), solver].dropna()
+        assert len(mine) and (mine <= wide.loc[mine.index, "optimum"] + 1e-6).all(), solver
+    assert boxes[["quant_gptq_db", "prune_obs_db", "prune_wanda_db", "prune_wanda_refit_db"]].notna().all().all()
+    table = TABLE6_FORMATS.read(smoke_run / "tables" / "table6_formats_gap_to_optimum.csv")
+    assert set(table["method"]) == {"heuristic", "obs", "wanda", "wanda_refit", "rtn", "gptq"}
+    assert (table["median_gap_db"].dropna() >= -1e-6).all() and table["median_gap_db"].notna().any()
     for suffix in ("pdf", "png"):
         assert (smoke_run / "figures" / f"fig13_perlayer_formats.{suffix}").stat().st_size > 1000
-    assert "prune/2:4" in (smoke_run / "cards" / "perlayer.md").read_text()
+    card = (smoke_run / "cards" / "perlayer.md").read_text()
+    assert "prune/2:4" in card and "greedy OBS" in card and "table6_formats_gap_to_optimum" in card
