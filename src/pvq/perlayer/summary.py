@@ -8,7 +8,8 @@ decoder's bound. A box entirely above the
 diagonal (quantization heuristic beats the best possible pruning) is a certain win for
 quantization; entirely below, for pruning. Each box also carries the chunk SNRs of today's one-shot
 methods (GPTQ; OBS, Wanda, Wanda + refit), which Fig. 4 marks, and :func:`table6` measures every
-method's gap to the certified optimum per problem.
+method's gap to the certified optimum per problem. The same for today's formats (the formats
+stage's long rows): :func:`format_boxes` (Fig. 13, with the same marks) and :func:`table6_formats`.
 """
 
 from __future__ import annotations
