@@ -176,9 +176,10 @@ def _format_chunks(formats: pd.DataFrame) -> pd.DataFrame:
         chunks[mark] = grouped[mark].sum(min_count=1)  # NaN where the spec has no such solver
     chunks = chunks.reset_index()
     with np.errstate(divide="ignore"):
-        for column in ("low", "high", *FORMAT_MARKS.values()):
-            chunks[f"{column}_db" if column in ("low", "high") else column] = \
-                10 * np.log10(chunks["signal"] / chunks[column])
+        chunks["low_db"] = 10 * np.log10(chunks["signal"] / chunks["low"])
+        chunks["high_db"] = 10 * np.log10(chunks["signal"] / chunks["high"])
+        for mark in FORMAT_MARKS.values():
+            chunks[mark] = 10 * np.log10(chunks["signal"] / chunks[mark])
     return chunks
 
 
@@ -208,7 +209,7 @@ def format_boxes(rows: pd.DataFrame, formats: pd.DataFrame) -> pd.DataFrame:
     specs = _format_chunks(formats)
     marks = list(FORMAT_MARKS.values())
     shapes = formats.groupby(["model", "layer"])[["tensor_rows", "tensor_cols"]].first()
-    sides = []  # (model, layer, chunk, bits, family, spec, bpw, low, high, certified)
+    sides = []  # (model, layer, chunk, bits, family, spec, bpw, low, high, certified, marks)
     for (model, layer), shape in shapes.iterrows():
         shape = (int(shape["tensor_rows"]), int(shape["tensor_cols"]))
         mine = specs[(specs["model"] == model) & (specs["layer"] == layer)]
