@@ -35,7 +35,7 @@ TARGETS = {
     "table2": TABLE2_FILES,
     "table3": rules.make_table3.output,
     "table5": rules.tabulate_table5.output,
-    "table6": rules.make_table6.output,
+    "table6": [*rules.make_table6.output, *rules.make_table6_formats.output],
     "fig10": FIG10_FILES,
     "fig11": FIG11_FILES,
     "fig12": FIG12_FILES,

@@ -83,6 +83,26 @@ def test_merge_and_table3_stop_on_a_damaged_part(tmp_path, capsys):
         fails_naming(capsys, ["perlayer", step, "--inputs", part, "--out", out], part, "merge_layer_parts", [out])
 
 
+def test_merge_formats_and_its_table_stop_on_a_part_that_lacks_a_solver(tmp_path, capsys):
+    """A formats part cut at a line end loses the last problem's last solver row: its family's other
+    problems have it, so the per-family completeness check names the file."""
+    from pvq.perlayer.artifacts import FORMATS_PART, LAYER_FORMATS
+
+    frame = example(FORMATS_PART)  # every key pair: each (problem, spec) with solvers a and b
+    frame = frame.assign(family=frame["spec"].map({"a": "prune", "b": "quant"}))
+    part = tmp_path / "part.csv"
+    FORMATS_PART.write(frame, part)
+    part.write_text("".join(part.read_text().splitlines(keepends=True)[:-1]))
+    out = tmp_path / "layer.csv"
+    err = fails_naming(capsys, ["perlayer", "merge-formats", "--inputs", part, "--out", out], part,
+                       "bound_layer_formats", [out])
+    assert "of family 'quant'" in err
+    with pytest.raises(ValueError, match="lacks solver"):
+        LAYER_FORMATS.write(frame.iloc[:-1], out)
+    fails_naming(capsys, ["perlayer", "table6-formats", "--inputs", part, "--out", tmp_path / "t6.csv"], part,
+                 "merge_layer_formats", [tmp_path / "t6.csv"])
+
+
 def test_a_corrupt_inputs_npz_is_named(tmp_path, capsys):
     npz = tmp_path / "inputs.npz"
     np.savez(npz, **{"x/chunk": np.arange(3)})

@@ -189,6 +189,34 @@ def test_a_contract_naming_unknown_columns_is_refused():
         Table("t", "rule", columns={"a": float}, finite=("b",))
 
 
+SOLVED = Table("solved problems", "solve_them", columns={"problem": int, "spec": str, "family": str, "solver": str},
+               key=("problem", "spec", "solver"), complete="solver", complete_within="family")
+
+
+def solved(drop=()):
+    """Two problems, each with a pruning spec (solvers a, b, c) and a quantization spec (a, d), less ``drop``."""
+    rows = [(problem, spec, family, solver) for problem in (0, 1)
+            for spec, family, solvers in (("p", "prune", "abc"), ("q", "quant", "ad")) for solver in solvers]
+    return pd.DataFrame([row for row in rows if row not in drop], columns=list(SOLVED.columns))
+
+
+def test_completeness_within_a_kind():
+    """Each family has its own solver set: whole files pass; a file that lacks one solver row of one
+    family's problem fails naming that family; without complete_within the whole file already fails."""
+    assert SOLVED.problems(solved()) == []
+    problems = SOLVED.problems(solved(drop=[(1, "p", "prune", "c")]))
+    assert problems == ["lacks solver ['c'] of family 'prune' for {'problem': 1, 'spec': 'p'} (cut short?)"]
+    assert "lacks solver ['d'] of family 'quant'" in SOLVED.problems(solved(drop=[(0, "q", "quant", "d")]))[0]
+    across = Table("solved problems", "solve_them", columns=SOLVED.columns, key=SOLVED.key, complete="solver")
+    assert across.problems(solved()) == ["lacks solver ['d'] for {'problem': 0, 'spec': 'p'} (cut short?)"]
+
+
+@pytest.mark.parametrize("within, why", [("solver", "other than complete"), ("nothing", "required column")])
+def test_complete_within_must_be_a_required_column_other_than_complete(within, why):
+    with pytest.raises(ValueError, match=why):
+        Table("t", "rule", columns=SOLVED.columns, key=SOLVED.key, complete="solver", complete_within=within)
+
+
 RECORD = Record("a record", "make_record", fields={"model": str, "bits": int, "metric": float,
                                                    "scales": (list, type(None))}, finite=("metric",))
 

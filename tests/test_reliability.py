@@ -141,7 +141,7 @@ def contract_of(path):
     from pvq.finetune.artifacts import (FP_RECORD, REPRESENTATIONS, RUN, SENSITIVITY, SENSITIVITY_CORRELATION,
                                         TABLE1, TABLE5)
     from pvq.perlayer.artifacts import (CHUNK_BOXES, FORMAT_BOXES, FORMATS_PART, LAYER_BOUNDS, LAYER_FORMATS, LAYER_PART,
-                                       TABLE6)
+                                       TABLE6, TABLE6_FORMATS)
     from pvq.ptq.artifacts import PTQ_RESULTS
     from pvq.zoo.artifacts import ZOO_SWEEP
 
@@ -152,7 +152,7 @@ def contract_of(path):
              "student_t.csv": STUDENT_T, "fp.json": FP_RECORD, "sensitivity.csv": SENSITIVITY,
              "sensitivity_correlation.csv": SENSITIVITY_CORRELATION, "table1_finetune.csv": TABLE1,
              "table5_finetune_long.csv": TABLE5, "chunk_boxes.csv": CHUNK_BOXES, "format_boxes.csv": FORMAT_BOXES,
-             "table6_gap_to_optimum.csv": TABLE6}
+             "table6_gap_to_optimum.csv": TABLE6, "table6_formats_gap_to_optimum.csv": TABLE6_FORMATS}
     if name in fixed:
         return fixed[name]
     if stage == "zoo" and path.suffix == ".csv":

@@ -118,7 +118,9 @@ class Table(Artifact):
     (NaN); every other cell must be filled. finite: numeric columns that never hold +-inf (int columns
     never do). key: columns that together identify a row. complete: a key column whose set of values
     is the same in every group of the other key columns (every tensor has every bit width), so a file
-    cut at a line boundary is still caught. min_rows: fewest rows a whole file has.
+    cut at a line boundary is still caught. complete_within: a required column that splits those
+    groups into kinds with sets of their own (solvers per method family): the set must then be the
+    same only among the groups of one kind. min_rows: fewest rows a whole file has.
     """
 
     columns: Mapping[str, type]
@@ -126,6 +128,7 @@ class Table(Artifact):
     finite: tuple[str, ...] = ()
     key: tuple[str, ...] = ()
     complete: str | None = None
+    complete_within: str | None = None
     min_rows: int = 1
 
     def __post_init__(self):
@@ -141,6 +144,10 @@ class Table(Artifact):
             raise ValueError(f"{self.what}: key columns cannot be optional")
         if self.complete is not None and self.complete not in self.key:
             raise ValueError(f"{self.what}: complete must be one of the key columns")
+        if self.complete_within is not None and (self.complete is None or self.complete_within not in names
+                                                 or self.complete_within in (self.complete, *self.optional)):
+            raise ValueError(f"{self.what}: complete_within must be a required column other than complete "
+                             "(and needs complete)")
 
     def problems(self, frame, expect: Mapping[str, Iterable] | None = None) -> list[str]:
         """Every way ``frame`` breaks the contract (empty: none). ``expect``: column -> the exact set of
@@ -197,14 +204,20 @@ class Table(Artifact):
 
     def _completeness(self, frame) -> list[str]:
         others = [name for name in self.key if name != self.complete]
-        sets = frame.groupby(others, sort=False)[self.complete].agg(lambda values: frozenset(values))
-        full = frozenset().union(*sets)
-        short = sets[sets.map(lambda values: values != full)]
-        if short.empty:
-            return []
-        group = short.index[0] if len(others) > 1 else (short.index[0],)
-        return [f"lacks {self.complete} {sorted(_plain(full - short.iloc[0]), key=str)} for "
-                f"{_plain(dict(zip(others, group)))} (cut short?)"]
+        within = [] if self.complete_within in (None, *others) else [self.complete_within]
+        sets = frame.groupby(others + within, sort=False)[self.complete].agg(lambda values: frozenset(values))
+        kinds = list(sets.index.get_level_values(self.complete_within)) if self.complete_within else [None] * len(sets)
+        for kind in dict.fromkeys(kinds):
+            mine = sets[[k == kind for k in kinds]]
+            full = frozenset().union(*mine)
+            short = mine[mine.map(lambda values: values != full)]
+            if not short.empty:
+                group = short.index[0] if len(others + within) > 1 else (short.index[0],)
+                where = dict(zip(others, group))
+                of = f" of {self.complete_within} {_plain([kind])[0]!r}" if self.complete_within else ""
+                return [f"lacks {self.complete} {sorted(_plain(full - short.iloc[0]), key=str)}{of} for "
+                        f"{_plain(where)} (cut short?)"]
+        return []
 
     def read(self, path, expect: Mapping[str, Iterable] | None = None):
         """The CSV at ``path`` as a DataFrame, or an ArtifactError if it breaks the contract."""

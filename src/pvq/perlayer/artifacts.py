@@ -59,10 +59,12 @@ TABLE6 = Table(
     optional=("median_gap_db", "worst_gap_db", "verdict_changed_pct"), key=("bits", "method"), complete="method")
 
 # Today's formats on the same problems (pvq.perlayer.formats), long: one row per (chunk, output channel,
-# spec, solver). solver: heuristic (N:M magnitude + refit; per-channel INT: the better of round to nearest
-# and GPTQ) or optimum (certified N:M optimum; exact per-channel INT), status its solver's
-# ('split_groups': the chunk cuts the pattern's groups, no SNR). tensor_rows x tensor_cols: the weight's reduction layout (storage is exact
-# for it). bound_snr_db: the optimum's certified bound (NaN for heuristics).
+# spec, solver). solver, per family (pvq.perlayer.formats.SOLVERS): N:M pruning: heuristic (magnitude
+# + refit), optimum (certified N:M optimum), obs (greedy OBS / SparseGPT), wanda, wanda_refit;
+# per-channel INT: rtn, gptq, heuristic (the better of the two), optimum (exact). status: its solver's
+# ('split_groups': the chunk cuts the pattern's groups, no SNR). tensor_rows x tensor_cols: the weight's
+# reduction layout (storage is exact for it). bound_snr_db: the optimum's certified bound (NaN for the
+# others). Completeness is checked per family: each has its own solver set.
 FORMATS_PART = Table(
     "today's formats on one part of a layer's per-layer problems", "bound_layer_formats",
     columns={"model": str, "layer": str, "chunk": int, "out_channel": int, "n": int, "m": int,
@@ -70,7 +72,8 @@ FORMATS_PART = Table(
              "solver": str, "bits_per_weight": float, "snr_db": float, "bound_snr_db": float, "status": str,
              "seconds": float},
     optional=("snr_db", "bound_snr_db", "seconds"), finite=("signal_energy", "bits_per_weight"),
-    key=("model", "layer", "chunk", "out_channel", "spec", "solver"), complete="solver", min_rows=0)
+    key=("model", "layer", "chunk", "out_channel", "spec", "solver"), complete="solver", complete_within="family",
+    min_rows=0)
 
 LAYER_FORMATS = replace(FORMATS_PART, what="today's formats on one layer's per-layer problems (Fig. 13)",
                         rule="merge_layer_formats", min_rows=1)
@@ -80,11 +83,28 @@ LAYER_FORMATS = replace(FORMATS_PART, what="today's formats on one layer's per-l
 # per-tensor scale and per-channel scales), each side's bracket from heuristic to certified optimum (or
 # bound). winner: as Fig. 4 (whatever the optimiser); optima_winner: the side whose certified optimum
 # beats the other side's best possible SNR (summary.optima_winner; 'uncertified' where that is not known).
+# Marks, as Fig. 4's (CHUNK_BOXES): the chunk SNRs of GPTQ on the quantization spec and of OBS, Wanda and
+# Wanda + refit on the pruning spec with its pattern (+inf where the error is 0).
 FORMAT_BOXES = Table(
     "per-layer boxes of today's formats (Fig. 13)", "summarize_perlayer_formats",
     columns={"model": str, "layer": str, "chunk": int, "bits": int, "prune_spec": str, "quant_spec": str,
              "prune_bits_per_weight": float, "quant_bits_per_weight": float, "prune_low_db": float,
              "prune_high_db": float, "prune_certified": bool, "quant_low_db": float, "quant_high_db": float,
-             "quant_exact": bool, "winner": str, "optima_winner": str},
+             "quant_exact": bool, "winner": str, "optima_winner": str, "quant_gptq_db": float,
+             "prune_obs_db": float, "prune_wanda_db": float, "prune_wanda_refit_db": float},
     finite=("prune_bits_per_weight", "quant_bits_per_weight"),
     key=("model", "layer", "chunk", "prune_spec", "quant_spec"))
+
+# Table 6's companion on today's formats (pvq.perlayer.summary.table6_formats): per (spec, method), gaps
+# to the certified optimum over the problems whose optimum is certified (NaN where none, +inf where only
+# the optimum is exact); split: problems the spec could not run (split groups). verdict_changed_pct: the
+# share of the chunk pairings (this spec with each spec of the other family) whose N:M-vs-per-channel
+# verdict differs from the heuristics' when the method's pair (summary.FORMAT_PAIRS) replaces them (NaN
+# for the heuristics themselves).
+TABLE6_FORMATS = Table(
+    "Table 6 (formats): gap of one-shot methods to the certified optimum on today's formats",
+    "make_table6_formats",
+    columns={"spec": str, "family": str, "method": str, "certified": int, "problems": int, "split": int,
+             "median_gap_db": float, "worst_gap_db": float, "pairings": int, "verdict_changed_pct": float},
+    optional=("median_gap_db", "worst_gap_db", "verdict_changed_pct"), key=("spec", "method"),
+    complete="method", complete_within="family")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pvq.perlayer.artifacts import (CHUNK_BOXES, FORMAT_BOXES, FORMATS_PART, LAYER_BOUNDS, LAYER_FORMATS, LAYER_INPUTS,
-                                   LAYER_PART, TABLE6)
+                                   LAYER_PART, TABLE6, TABLE6_FORMATS)
 
 HELP = __doc__
 
@@ -63,6 +63,10 @@ def add_arguments(parser) -> None:
                          help="seconds per problem for the N:M branch and bound")
     formats.add_argument("--quant-time-limit", type=float, required=True,
                          help="seconds per problem for the quantization sphere decoder")
+    formats.add_argument("--damp", type=float, required=True,
+                         help="GPTQ's and OBS's dampening of X^T X, times its mean diagonal (> 0)")
+    formats.add_argument("--order", choices=["act", "natural"], required=True,
+                         help="GPTQ's column order: act (descending diag X^T X) or natural")
     formats.add_argument("--part", type=int, default=0, help="this job's part, 0 .. parts - 1")
     formats.add_argument("--parts", type=int, default=1, help="parts the layer's chunks are split into (round-robin)")
     formats.add_argument("--out", required=True, help="the part's rows (CSV)")
@@ -92,6 +96,10 @@ def add_arguments(parser) -> None:
     gaps.add_argument("--inputs", nargs="+", required=True, help="the layers' CSVs")
     gaps.add_argument("--out", required=True, help="the table's .csv (.md and .tex beside it)")
 
+    fgaps = sub.add_parser("table6-formats", help="Table 6 on today's formats: gap to the certified optimum")
+    fgaps.add_argument("--inputs", nargs="+", required=True, help="the layers' formats CSVs")
+    fgaps.add_argument("--out", required=True, help="the table's .csv (.md and .tex beside it)")
+
 
 def run(args) -> None:
     if args.step == "collect":
@@ -118,12 +126,13 @@ def run(args) -> None:
         from pvq.perlayer.collect import load_layer
         from pvq.perlayer.formats import FormatSettings, solve_formats
         from pvq.perlayer.models import load_model_for_inputs, weight_layer
+        from pvq.perlayer.solve import OneShot
 
         with LAYER_INPUTS.reading(args.inputs):
             _, chunks = load_layer(args.inputs, args.layer)
         module = weight_layer(load_model_for_inputs(args.model)[0], args.layer)
         settings = FormatSettings(tuple(args.nm), tuple(args.channel_bits), args.prune_time_limit,
-                                  args.quant_time_limit)
+                                  args.quant_time_limit, OneShot(damp=args.damp, order=args.order))
         weight = module.weight.detach().double().numpy()
         mine = chunks[args.part::args.parts]
         print(f"{args.model} {args.layer}: formats part {args.part} of {args.parts}: {len(mine)} chunks", flush=True)
@@ -152,6 +161,14 @@ def run(args) -> None:
         write_table(frame, args.out.removesuffix(".csv"), caption=TABLE6_CAPTION, float_format=".2f",
                     contract=TABLE6)
         print(frame.to_string(index=False))
+    elif args.step == "table6-formats":
+        from pvq.perlayer.summary import table6_formats
+        from pvq.tables import write_table
+
+        frame = table6_formats(LAYER_FORMATS.read_all(args.inputs))
+        write_table(frame, args.out.removesuffix(".csv"), caption=TABLE6_FORMATS_CAPTION, float_format=".2f",
+                    contract=TABLE6_FORMATS)
+        print(frame.to_string(index=False))
     else:
         from pvq.perlayer.summary import table3
         from pvq.tables import write_table
@@ -175,3 +192,15 @@ TABLE6_CAPTION = ("Today's one-shot methods against the certified optimum, per b
                   "upper bounds. Verdict changed: the share of chunks where the better of quantization "
                   "and pruning differs from the paper heuristics' verdict when GPTQ quantizes and the "
                   "row's method prunes (the GPTQ row: pruning stays magnitude + refit).")
+
+TABLE6_FORMATS_CAPTION = ("Today's one-shot methods against the certified optimum on today's formats (Table 6's "
+                          "companion, the problems of Fig. 13), per spec: for N:M pruning, greedy OBS (the "
+                          "procedure SparseGPT approximates), Wanda and Wanda with refit, each with the pattern, "
+                          "and the heuristic (N:M magnitude + refit); for per-channel INT, round to nearest, GPTQ "
+                          "and the heuristic (the better of the two), on each output channel's MSE-optimal grid. "
+                          "Gaps in dB over the (chunk, output channel) problems whose optimum is certified "
+                          "(certified of problems; split: problems whose chunk cuts the pattern's groups, left "
+                          "out). Verdict changed: the share of chunk pairings (N:M spec with per-channel spec) "
+                          "where the better of the two differs from the heuristics' verdict when the row's pair "
+                          "replaces them: GPTQ with the row's pruning method, or the row's quantization method "
+                          "with N:M magnitude + refit.")

@@ -1,13 +1,17 @@
 """Today's formats on the per-layer problems: N:M pruning and per-channel INT beside the paper's boxes.
 
 For every chunk and output channel of the per-layer study (the same .npz the paper's solvers read):
-- N:M pruning (``prune/2:4``, ...): magnitude N:M + minimum-norm refit (heuristic) and the certified
-  N:M optimum (pvq.bounds.solve_prune_nm_exact), with the real tensor's groups (below);
-- per-channel INT (``int4/per-channel/mse``): the better of round to nearest and GPTQ (heuristic,
-  GPTQ with its defaults: act order, dampening 0.01) and the exact optimum
-  (pvq.bounds.solve_quant_exact) on the grid of that output channel's own MSE-optimal scale (FP16, as
-  ``pvq.methods`` stores it, fitted on the whole channel of the tensor), where the paper uses one
-  scale for the tensor.
+- N:M pruning (``prune/2:4``, ...): magnitude N:M + minimum-norm refit (heuristic), the certified
+  N:M optimum (pvq.bounds.solve_prune_nm_exact), and today's one-shot methods with the pattern: greedy
+  OBS, what SparseGPT approximates (obs, pvq.bounds.obs_prune_nm), Wanda as published (wanda) and
+  with a least-squares refit (wanda_refit, pvq.bounds.wanda_prune_nm), all with the real tensor's
+  groups (below);
+- per-channel INT (``int4/per-channel/mse``): round to nearest (rtn), GPTQ (gptq), the better of the
+  two (heuristic) and the exact optimum (pvq.bounds.solve_quant_exact) on the grid of that output
+  channel's own MSE-optimal scale (FP16, as ``pvq.methods`` stores it, fitted on the whole channel of
+  the tensor), where the paper uses one scale for the tensor.
+GPTQ and OBS damp X^T X as the per-layer stage does (``damp``, GPTQ's column ``order``); every
+reported error is undamped.
 
 Groups. pvq.methods' N:M groups run along each channel's reduction layout (input channels fastest,
 then kernel positions); a chunk holds consecutive columns of the unfolded input, ordered (input
@@ -31,18 +35,23 @@ from pvq.bounds import snr_db_of
 from pvq.methods import NM, Int, PerChannel, Pruner, Quantizer, parse
 from pvq.methods.layout import matrix_shape
 from pvq.perlayer.artifacts import FORMATS_PART
+from pvq.perlayer.solve import OneShot
 
-SOLVERS = ("heuristic", "optimum")
+# Solvers per family (the rows of each spec); heuristic and optimum bracket Fig. 13's boxes.
+SOLVERS = {"prune": ("heuristic", "optimum", "obs", "wanda", "wanda_refit"),
+           "quant": ("heuristic", "optimum", "rtn", "gptq")}
 
 
 @dataclass(frozen=True)
 class FormatSettings:
-    """N:M patterns ("2:4", ...), per-channel INT bit widths, and the exact solvers' time limits (s)."""
+    """N:M patterns ("2:4", ...), per-channel INT bit widths, the exact solvers' time limits (s), and
+    GPTQ's and OBS's dampening and GPTQ's column order (pvq.perlayer.solve.OneShot)."""
 
     patterns: tuple[str, ...] = ("2:4",)
     bits: tuple[int, ...] = (4,)
     prune_time_limit: float = 60.0
     quant_time_limit: float = 2.0
+    oneshot: OneShot = OneShot()
 
     def __post_init__(self):
         for text in self.patterns:
@@ -94,21 +103,25 @@ def channel_scales(weight: np.ndarray, bits: int) -> np.ndarray:
     return Quantizer(Int(bits), PerChannel()).apply(weight)[1].scales
 
 
-def _rows(spec, family, bpw, signal, heuristic, optimum, status) -> list[dict]:
-    snr = lambda error: snr_db_of(signal, error) if error is not None else np.nan  # noqa: E731
-    return [{"spec": spec, "family": family, "solver": "heuristic", "bits_per_weight": bpw,
-             "snr_db": snr(heuristic.error if heuristic else None), "bound_snr_db": np.nan,
-             "status": "heuristic" if heuristic else status, "seconds": heuristic.seconds if heuristic else np.nan},
-            {"spec": spec, "family": family, "solver": "optimum", "bits_per_weight": bpw,
-             "snr_db": snr(optimum.error if optimum else None),
-             "bound_snr_db": snr(optimum.lower_bound if optimum else None),
-             "status": optimum.status if optimum else status, "seconds": optimum.seconds if optimum else np.nan}]
+def _rows(spec, family, bpw, signal, results: dict) -> list[dict]:
+    """One row per solver of ``family``; a solver missing from ``results`` (the chunk splits the
+    spec's groups) gets status split_groups and no SNR."""
+    snr = lambda error: snr_db_of(signal, error)  # noqa: E731
+    rows = []
+    for solver in SOLVERS[family]:
+        result = results.get(solver)
+        rows.append({"spec": spec, "family": family, "solver": solver, "bits_per_weight": bpw,
+                     "snr_db": snr(result.error) if result else np.nan,
+                     "bound_snr_db": snr(result.lower_bound) if result and solver == "optimum" else np.nan,
+                     "status": result.status if result else "split_groups",
+                     "seconds": result.seconds if result else np.nan})
+    return rows
 
 
 def solve_formats(model: str, layer: str, weight: np.ndarray, groups: int, chunks: list[dict], chunk_features: int,
                   settings: FormatSettings) -> pd.DataFrame:
-    """Long rows: per chunk, selected output channel, format spec and solver (heuristic, optimum)."""
-    shape = tuple(weight.shape)
+    """Long rows: per chunk, selected output channel, format spec and solver (SOLVERS of its family)."""
+    shape, oneshot = tuple(weight.shape), settings.oneshot
     rows_out, row_length = matrix_shape(shape)
     scales = {q.bits: channel_scales(weight, q.bits) for q in settings.quantizers}
     out, start = [], time.perf_counter()
@@ -120,21 +133,26 @@ def solve_formats(model: str, layer: str, weight: np.ndarray, groups: int, chunk
             signal = float(np.sum((R @ w0) ** 2))
             rows = []
             for pruner in settings.pruners:
-                pattern, group = pruner.pattern, labels[pruner.spec]
-                heuristic = optimum = None
+                n_keep, m, group = pruner.pattern.n, pruner.pattern.m, labels[pruner.spec]
+                results = {}
                 if group is not None:
-                    heuristic = bounds.prune_nm_heuristic(R, w0, pattern.n, pattern.m, groups=group)
-                    optimum = bounds.solve_prune_nm_exact(R, w0, pattern.n, pattern.m, groups=group,
-                                                          time_limit=settings.prune_time_limit)
-                rows += _rows(pruner.spec, "prune", pruner.bits_per_weight(shape), signal, heuristic, optimum,
-                              "split_groups")
+                    results = {
+                        "heuristic": bounds.prune_nm_heuristic(R, w0, n_keep, m, groups=group),
+                        "optimum": bounds.solve_prune_nm_exact(R, w0, n_keep, m, groups=group,
+                                                               time_limit=settings.prune_time_limit),
+                        "obs": bounds.obs_prune_nm(R, w0, n_keep, m, groups=group, damp=oneshot.damp),
+                        "wanda": bounds.wanda_prune_nm(R, w0, n_keep, m, groups=group),
+                        "wanda_refit": bounds.wanda_prune_nm(R, w0, n_keep, m, groups=group, refit=True)}
+                rows += _rows(pruner.spec, "prune", pruner.bits_per_weight(shape), signal, results)
             for quantizer in settings.quantizers:
-                delta = float(scales[quantizer.bits][channel])
-                heuristic = min(bounds.quant_rtn(R, w0, delta, quantizer.bits),
-                                bounds.gptq_quant(R, w0, delta, quantizer.bits), key=lambda result: result.error)
-                exact = bounds.solve_quant_exact(R, w0, delta, quantizer.bits, time_limit=settings.quant_time_limit,
+                delta, bits = float(scales[quantizer.bits][channel]), quantizer.bits
+                rtn = bounds.quant_rtn(R, w0, delta, bits)
+                gptq = bounds.gptq_quant(R, w0, delta, bits, order=oneshot.order, damp=oneshot.damp)
+                heuristic = min(rtn, gptq, key=lambda result: result.error)
+                exact = bounds.solve_quant_exact(R, w0, delta, bits, time_limit=settings.quant_time_limit,
                                                  upper=heuristic)
-                rows += _rows(quantizer.spec, "quant", quantizer.bits_per_weight(shape), signal, heuristic, exact, "")
+                results = {"heuristic": heuristic, "optimum": exact, "rtn": rtn, "gptq": gptq}
+                rows += _rows(quantizer.spec, "quant", quantizer.bits_per_weight(shape), signal, results)
             out += [{"model": model, "layer": layer, "chunk": chunk["chunk"], "out_channel": int(channel), "n": n,
                      "m": chunk["rows"], "tensor_rows": rows_out, "tensor_cols": row_length, "signal_energy": signal,
                      **row} for row in rows]

@@ -8,7 +8,8 @@ decoder's bound. A box entirely above the
 diagonal (quantization heuristic beats the best possible pruning) is a certain win for
 quantization; entirely below, for pruning. Each box also carries the chunk SNRs of today's one-shot
 methods (GPTQ; OBS, Wanda, Wanda + refit), which Fig. 4 marks, and :func:`table6` measures every
-method's gap to the certified optimum per problem.
+method's gap to the certified optimum per problem. The same for today's formats (the formats
+stage's long rows): :func:`format_boxes` (Fig. 13, with the same marks) and :func:`table6_formats`.
 """
 
 from __future__ import annotations
@@ -102,14 +103,26 @@ def gap_db(reference: pd.Series, method: pd.Series) -> np.ndarray:
         return np.where(np.isposinf(reference) & np.isposinf(method), 0.0, reference - method)
 
 
-def chunk_verdicts(rows: pd.DataFrame, quant: str, prune: str) -> pd.Series:
-    """Per (model, layer, chunk, bits): 'quant', 'prune' or 'tie' by the chunk SNRs (summed over its
-    output channels) of quantization method ``quant`` and pruning method ``prune`` (names in METHODS)."""
-    column = {name: snr for name, _, snr in METHODS}
-    errors = rows[KEYS].assign(quant=_error(rows, column[quant]), prune=_error(rows, column[prune]))
-    chunks = errors.groupby(KEYS, sort=True)[["quant", "prune"]].sum()
+def gap_summary(gaps: np.ndarray) -> dict:
+    """Median and worst (largest) of the gaps in dB; NaN where there are none."""
+    return {"median_gap_db": float(np.median(gaps)) if gaps.size else np.nan,
+            "worst_gap_db": float(np.max(gaps)) if gaps.size else np.nan}
+
+
+def verdicts(rows: pd.DataFrame, keys: list[str], quant_snr: str, prune_snr: str) -> pd.Series:
+    """Per group of ``keys`` (a chunk): 'quant', 'prune' or 'tie' by the chunk SNRs (errors summed over
+    its output channels) in the per-row SNR columns ``quant_snr`` and ``prune_snr``."""
+    errors = rows[keys].assign(quant=_error(rows, quant_snr), prune=_error(rows, prune_snr))
+    chunks = errors.groupby(keys, sort=True)[["quant", "prune"]].sum()
     return pd.Series(np.select([chunks["quant"] < chunks["prune"], chunks["prune"] < chunks["quant"]],
                                ["quant", "prune"], "tie"), index=chunks.index)
+
+
+def chunk_verdicts(rows: pd.DataFrame, quant: str, prune: str) -> pd.Series:
+    """Per (model, layer, chunk, bits): :func:`verdicts` of quantization method ``quant`` against
+    pruning method ``prune`` (names in METHODS)."""
+    column = {name: snr for name, _, snr in METHODS}
+    return verdicts(rows, KEYS, column[quant], column[prune])
 
 
 def table6(rows: pd.DataFrame) -> pd.DataFrame:
@@ -128,32 +141,45 @@ def table6(rows: pd.DataFrame) -> pd.DataFrame:
             if method in PAIRS:
                 changed = 100 * float(np.mean(chunk_verdicts(group, *PAIRS[method]) != paper))
             out.append({"bits": int(bits), "method": method, "problem": problem, "reference": kind,
-                        "certified": int(mask.sum()), "problems": len(group),
-                        "median_gap_db": float(np.median(gaps)) if gaps.size else np.nan,
-                        "worst_gap_db": float(np.max(gaps)) if gaps.size else np.nan,
+                        "certified": int(mask.sum()), "problems": len(group), **gap_summary(gaps),
                         "chunks": len(paper), "verdict_changed_pct": changed})
     return pd.DataFrame(out)
 
 
+# Fig. 13's marks: one-shot solver of the formats stage -> its mark column (as Fig. 4's MARKS).
+FORMAT_MARKS = {"gptq": "quant_gptq_db", "obs": "prune_obs_db", "wanda": "prune_wanda_db",
+                "wanda_refit": "prune_wanda_refit_db"}
+
+
 def _format_chunks(formats: pd.DataFrame) -> pd.DataFrame:
     """Per (model, layer, chunk, spec): low_db (heuristic) and high_db (certified optimum, or its
-    bound where a solve stopped) chunk SNRs, whether every optimum is certified, bits per weight.
+    bound where a solve stopped) chunk SNRs, whether every optimum is certified, bits per weight, and
+    the chunk SNR of each one-shot solver the spec has (FORMAT_MARKS; NaN for the other family's).
     Chunks where the spec could not run (split N:M groups) are left out."""
     rows = formats[formats["status"] != "split_groups"]
     keys = ["model", "layer", "chunk", "spec"]
-    heuristic = rows[rows["solver"] == "heuristic"].set_index([*keys, "out_channel"])
-    optimum = rows[rows["solver"] == "optimum"].set_index([*keys, "out_channel"]).loc[heuristic.index]
+    by_solver = {solver: group.set_index([*keys, "out_channel"]) for solver, group in rows.groupby("solver")}
+    heuristic = by_solver["heuristic"]
+    optimum = by_solver["optimum"].loc[heuristic.index]
     certified = optimum["status"] == "optimal"
     frame = pd.DataFrame({
         "signal": heuristic["signal_energy"], "low": _error(heuristic, "snr_db"),
         "high": np.where(certified, _error(optimum, "snr_db"), _error(optimum, "bound_snr_db")),
         "certified": certified, "bits_per_weight": heuristic["bits_per_weight"]}, index=heuristic.index)
-    chunks = frame.groupby(keys, sort=True).agg(signal=("signal", "sum"), low=("low", "sum"), high=("high", "sum"),
-                                                certified=("certified", "all"),
-                                                bits_per_weight=("bits_per_weight", "first")).reset_index()
+    for solver, mark in FORMAT_MARKS.items():
+        mine = by_solver.get(solver, heuristic.iloc[:0])
+        frame[mark] = pd.Series(_error(mine, "snr_db"), index=mine.index).reindex(heuristic.index)
+    grouped = frame.groupby(keys, sort=True)
+    chunks = grouped.agg(signal=("signal", "sum"), low=("low", "sum"), high=("high", "sum"),
+                         certified=("certified", "all"), bits_per_weight=("bits_per_weight", "first"))
+    for mark in FORMAT_MARKS.values():
+        chunks[mark] = grouped[mark].sum(min_count=1)  # NaN where the spec has no such solver
+    chunks = chunks.reset_index()
     with np.errstate(divide="ignore"):
         chunks["low_db"] = 10 * np.log10(chunks["signal"] / chunks["low"])
         chunks["high_db"] = 10 * np.log10(chunks["signal"] / chunks["high"])
+        for mark in FORMAT_MARKS.values():
+            chunks[mark] = 10 * np.log10(chunks["signal"] / chunks[mark])
     return chunks
 
 
@@ -181,8 +207,9 @@ def format_boxes(rows: pd.DataFrame, formats: pd.DataFrame) -> pd.DataFrame:
 
     paper = chunk_boxes(rows)
     specs = _format_chunks(formats)
+    marks = list(FORMAT_MARKS.values())
     shapes = formats.groupby(["model", "layer"])[["tensor_rows", "tensor_cols"]].first()
-    sides = []  # (model, layer, chunk, bits, family, spec, bpw, low, high, certified)
+    sides = []  # (model, layer, chunk, bits, family, spec, bpw, low, high, certified, marks)
     for (model, layer), shape in shapes.iterrows():
         shape = (int(shape["tensor_rows"]), int(shape["tensor_cols"]))
         mine = specs[(specs["model"] == model) & (specs["layer"] == layer)]
@@ -195,15 +222,17 @@ def format_boxes(rows: pd.DataFrame, formats: pd.DataFrame) -> pd.DataFrame:
                 per_tensor = Quantizer(Int(bits), PerTensor())
                 sides.append({**base, "family": "prune", "spec": unstructured.spec,
                               "bpw": unstructured.bits_per_weight(shape), "low": box["prune_low_db"],
-                              "high": box["prune_high_db"], "certified": box["prune_certified"]})
+                              "high": box["prune_high_db"], "certified": box["prune_certified"],
+                              **{mark: box[mark] for mark in marks}})
                 sides.append({**base, "family": "quant", "spec": per_tensor.spec, "bpw": per_tensor.bits_per_weight(shape),
-                              "low": box["quant_low_db"], "high": box["quant_high_db"], "certified": box["quant_exact"]})
+                              "low": box["quant_low_db"], "high": box["quant_high_db"], "certified": box["quant_exact"],
+                              **{mark: box[mark] for mark in marks}})
                 for _, row in mine[mine["chunk"] == box["chunk"]].iterrows():
                     method = parse(row["spec"])
                     if method.family == "prune" or method.bits == bits:
                         sides.append({**base, "family": method.family, "spec": row["spec"],
                                       "bpw": row["bits_per_weight"], "low": row["low_db"], "high": row["high_db"],
-                                      "certified": row["certified"]})
+                                      "certified": row["certified"], **{mark: row[mark] for mark in marks}})
     sides = pd.DataFrame(sides)
     keys = ["model", "layer", "chunk", "bits"]
     pairs = sides[sides["family"] == "prune"].merge(sides[sides["family"] == "quant"], on=keys,
@@ -216,4 +245,58 @@ def format_boxes(rows: pd.DataFrame, formats: pd.DataFrame) -> pd.DataFrame:
     out["winner"] = np.select([out["quant_low_db"] > out["prune_high_db"], out["prune_low_db"] > out["quant_high_db"]],
                               ["quant", "prune"], "undecided")
     out["optima_winner"] = optima_winner(out)
+    for mark in marks:  # each mark from its own side of the pairing
+        out[mark] = pairs[mark + ("_q" if mark.startswith("quant") else "_p")]
     return out.sort_values(["model", "layer", "chunk", "bits", "prune_spec", "quant_spec"]).reset_index(drop=True)
+
+
+# Table 6 on today's formats: the (per-channel INT solver, N:M solver) pair whose N:M-vs-per-channel
+# verdict each method's row compares with the heuristics' (heuristic, heuristic).
+FORMAT_PAIRS = {"rtn": ("rtn", "heuristic"), "gptq": ("gptq", "heuristic"), "obs": ("gptq", "obs"),
+                "wanda": ("gptq", "wanda"), "wanda_refit": ("gptq", "wanda_refit")}
+_PROBLEM = ["model", "layer", "chunk", "out_channel"]
+
+
+def format_pairings(formats: pd.DataFrame) -> pd.DataFrame:
+    """One row per problem (chunk, output channel) and pairing of a pruning spec with a quantization
+    spec that both ran on it: signal_energy and every solver's SNR as prune_<solver> / quant_<solver>."""
+    solved = formats[formats["status"] != "split_groups"]
+    sides = []
+    for family in ("prune", "quant"):
+        mine = solved[solved["family"] == family]
+        wide = mine.set_index([*_PROBLEM, "spec", "solver"])["snr_db"].unstack("solver").add_prefix(f"{family}_")
+        wide = wide.join(mine.groupby([*_PROBLEM, "spec"])["signal_energy"].first())
+        sides.append(wide.reset_index().rename(columns={"spec": f"{family}_spec"}))
+    prune, quant = sides
+    return prune.merge(quant.drop(columns="signal_energy"), on=_PROBLEM)
+
+
+def table6_formats(formats: pd.DataFrame) -> pd.DataFrame:
+    """Per (spec, method) of the formats stage: problems whose optimum is certified, the median and
+    worst gap (dB) to it over those (:func:`gap_summary`), problems the spec could not run (split),
+    and the share of chunk pairings (the spec with each spec of the other family) whose verdict
+    (N:M or per-channel INT better, by chunk SNR) changes when the method's pair (FORMAT_PAIRS)
+    replaces the heuristics'."""
+    keys = [*_PROBLEM, "spec"]
+    optimum = formats[formats["solver"] == "optimum"].set_index(keys)
+    pairings = format_pairings(formats)
+    chunk = ["model", "layer", "chunk", "prune_spec", "quant_spec"]
+    out = []
+    for spec, rows in formats[formats["solver"] != "optimum"].groupby("spec", sort=True):
+        family = rows["family"].iloc[0]
+        mine = pairings[pairings[f"{family}_spec"] == spec]
+        baseline = verdicts(mine, chunk, "quant_heuristic", "prune_heuristic") if len(mine) else None
+        present = set(rows["solver"])
+        for method in [m for m in ("heuristic", *FORMAT_PAIRS) if m in present]:
+            ran = rows[(rows["solver"] == method) & (rows["status"] != "split_groups")].set_index(keys)
+            reference = optimum.loc[ran.index]
+            gaps = gap_db(reference["snr_db"], ran["snr_db"])[(reference["status"] == "optimal").to_numpy()]
+            changed = np.nan
+            if method in FORMAT_PAIRS and baseline is not None:
+                quant, prune = FORMAT_PAIRS[method]
+                changed = 100 * float(np.mean(verdicts(mine, chunk, f"quant_{quant}", f"prune_{prune}") != baseline))
+            out.append({"spec": spec, "family": family, "method": method,
+                        "certified": int((reference["status"] == "optimal").sum()), "problems": len(ran),
+                        "split": int((rows["solver"] == method).sum()) - len(ran), **gap_summary(gaps),
+                        "pairings": 0 if baseline is None else len(baseline), "verdict_changed_pct": changed})
+    return pd.DataFrame(out)

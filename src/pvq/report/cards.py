@@ -226,11 +226,11 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
                                 f"{_status_words(rows, 'quant_sdp_status')}; SCIP: "
                                 f"{_status_words(rows, 'prune_mip_status')} (per output channel and bit width)")],
         "Pretrained model": [("weights", "; ".join(weights_of(m) for m in rows["model"].unique()))],
-        **_perlayer_formats(artifacts),
+        **_perlayer_formats(artifacts, order, damping),
     }
 
 
-def _perlayer_formats(artifacts: Artifacts) -> dict:
+def _perlayer_formats(artifacts: Artifacts, order: str, damping: str) -> dict:
     """The card's section on today's formats (Fig. 13), when the run made them."""
     if not _paths(artifacts, "perlayer_formats", "perlayer", required=False):
         return {}
@@ -238,14 +238,19 @@ def _perlayer_formats(artifacts: Artifacts) -> dict:
     optimum = rows[rows["solver"] == "optimum"]
     lines = []
     for spec, group in optimum.groupby("spec", sort=True):
-        what = ("certified N:M optimum (branch and bound over the groups), heuristic N:M magnitude + refit"
-                if group["family"].iloc[0] == "prune" else
-                "exact optimum (sphere decoder) on each output channel's MSE-optimal FP16 scale, heuristic "
-                "the better of round to nearest and GPTQ")
+        prune = group["family"].iloc[0] == "prune"
+        fast = rows[(rows["spec"] == spec) & (rows["solver"] == ("obs" if prune else "gptq"))]
+        what = ("certified N:M optimum (branch and bound over the groups), heuristic N:M magnitude + refit; "
+                f"one-shot with the pattern: greedy OBS ({damping}), Wanda as published and with a refit"
+                if prune else
+                "exact optimum (sphere decoder) on each output channel's MSE-optimal FP16 scale; round to nearest, "
+                f"GPTQ ({order}, {damping}) and the heuristic, the better of the two")
         low, high = group["bits_per_weight"].min(), group["bits_per_weight"].max()
         storage = f"{low:.3g}" if f"{low:.3g}" == f"{high:.3g}" else f"{low:.3g}-{high:.3g}"
         lines.append((spec, f"{what}; {storage} bits per weight; outcomes: {_status_words(group, 'status')}; median "
-                            f"{1000 * group['seconds'].median():.3g} ms per problem"))
+                            f"per problem {1000 * group['seconds'].median():.3g} ms (optimum), "
+                            f"{1000 * fast['seconds'].median():.3g} ms ({'OBS' if prune else 'GPTQ'})"))
+    lines.append(("gaps to the optimum", "tables/table6_formats_gap_to_optimum: per spec and method, beside Table 6"))
     return {"Formats beside the paper's (Fig. 13)": lines}
 
 
