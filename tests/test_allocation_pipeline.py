@@ -51,6 +51,39 @@ def test_allocation_csvs_follow_the_contract_and_the_budget(smoke_run):
     assert set(choices["choice"]) <= {"fp16", "quant", "prune", "prune_quant"}
 
 
+def test_formats_variant_counts_exact_storage_within_the_same_budgets(smoke_run):
+    from pvq.allocation.artifacts import FORMATS_CHOICES, FORMATS_SUMMARY
+    from pvq.config import load_config
+    from pvq.methods import parse
+
+    specs = load_config(SMOKE.parent.parent / "config.yaml", SMOKE)["allocation"]["specs"]
+    summary = FORMATS_SUMMARY.read(smoke_run / "allocation" / "efficientnet_lite0_formats.csv")
+    choices = FORMATS_CHOICES.read(smoke_run / "allocation" / "efficientnet_lite0_formats_choices.csv")
+    paper = pd.read_csv(smoke_run / "allocation" / "efficientnet_lite0.csv")
+    assert sorted(summary["budget_bits"].unique()) == sorted(paper["budget_bits"].unique())
+    assert set(summary["strategy"]) == {"milp", "greedy", "milp_quant", "milp_prune", "milp_joint", "uniform"}
+    tensors = weight_tensors("efficientnet_lite0")
+    names = list(pd.read_csv(smoke_run / "zoo" / "efficientnet_lite0.csv")["tensor"].unique())
+    capacity = np.floor(summary["budget_bits"] * sum(tensors[n].size for n in names)) + 16 * len(names)
+    solved = summary[summary["solver_status"] != "infeasible"]
+    assert (solved["storage_bits"] <= capacity[solved.index]).all()
+    assert set(summary.loc[summary["strategy"] == "milp", "solver_status"]) <= {"optimal", "infeasible"}
+    assert set(solved["spec"].dropna()) <= set(specs) and solved.loc[solved["strategy"] == "uniform", "spec"].notna().all()
+    milp = summary[summary["strategy"] == "milp"].set_index("budget_bits")
+    for budget, rows in summary.groupby("budget_bits"):
+        errors = rows.set_index("strategy")["total_error"].dropna()
+        assert errors.empty or (errors >= errors["milp"] * (1 - 1e-9)).all(), budget
+    for budget, rows in choices.groupby("budget_bits"):
+        assert list(rows["tensor"]) == names
+        # every pick's storage recomputed from its spec and the real tensor's shape
+        exact = [parse(row.spec).bits_per_weight(tensors[row.tensor].shape) * row.numel for row in rows.itertuples()]
+        assert np.allclose(rows["storage_bits"], exact, rtol=0, atol=1e-6)
+        assert rows["storage_bits"].sum() == milp.loc[budget, "storage_bits"]
+        assert float(np.sum(rows["numel"] * rows["nsr"])) == pytest.approx(milp.loc[budget, "total_error"], rel=1e-9)
+    # the paper's options stay as they were: its strategies only, in its own file
+    assert set(paper["strategy"]) == STRATEGIES
+
+
 @pytest.mark.parametrize("name", ["fig10_allocation_pareto", "fig11_allocation_choices"])
 def test_allocation_figures_and_card(smoke_run, name):
     assert (smoke_run / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")

@@ -1,4 +1,7 @@
-# Beyond the paper: per-tensor pruning, quantization or both under a model-size budget (Fig. 10, 11).
+# Beyond the paper: per-tensor pruning, quantization or both under a model-size budget (Fig. 10, 11);
+# the formats variant offers the configured method specs instead of the paper's options.
+from pvq.formats.specs import checked_methods
+
 ALLOCATION = config["allocation"]
 ALLOCATION_MODELS = ALLOCATION["models"]
 ALLOCATION_CSVS = expand(f"{RESULTS}/allocation/{{model}}.csv", model=ALLOCATION_MODELS)
@@ -7,6 +10,10 @@ ALLOCATION_CHOICES = expand(f"{RESULTS}/allocation/{{model}}_choices.csv", model
 ALLOCATION_TRAINED = [model for model in ALLOCATION_MODELS if model == "digits_resnet"]
 ALLOCATION_ZOO_MODELS = [model for model in ALLOCATION_MODELS if model not in ALLOCATION_TRAINED]
 ALLOCATION_ACCURACY = expand(f"{RESULTS}/allocation/{{model}}_accuracy.csv", model=ALLOCATION_TRAINED)
+# the formats variant: method specs as the options; a spec that does not parse stops the workflow here
+ALLOCATION_SPECS = list(checked_methods(ALLOCATION["specs"], key="allocation.specs"))
+ALLOCATION_FORMATS = expand(f"{RESULTS}/allocation/{{model}}_formats.csv", model=ALLOCATION_MODELS)
+ALLOCATION_FORMATS_CHOICES = expand(f"{RESULTS}/allocation/{{model}}_formats_choices.csv", model=ALLOCATION_MODELS)
 EXPERIMENTS.append("allocation")
 
 
@@ -79,6 +86,61 @@ rule allocate_trained_model:
         " --out {output.csv} --out-choices {output.choices} --out-accuracy {output.accuracy} > {log} 2>&1"
 
 
+rule allocate_model_formats:
+    input:
+        zoo=f"{RESULTS}/zoo/{{model}}.csv",
+    output:
+        csv=f"{RESULTS}/allocation/{{model}}_formats.csv",
+        choices=f"{RESULTS}/allocation/{{model}}_formats_choices.csv",
+    params:
+        specs=ALLOCATION_SPECS,
+        budgets=ALLOCATION["budget_bits"],
+        section=ALLOCATION,
+    wildcard_constraints:
+        model="|".join(ALLOCATION_ZOO_MODELS) or "(?!)",
+    threads: 2
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/allocation/{{model}}_formats.log",
+    benchmark:
+        f"{BENCHMARKS}/allocation/{{model}}_formats.tsv"
+    shell:
+        "python -m pvq allocation allocate-formats --model {wildcards.model} --zoo {input.zoo}"
+        " --spec {params.specs:q} --budgets {params.budgets} --scale-bits {params.section[scale_bits]}"
+        " --objective {params.section[objective]} --solver {params.section[solver]}"
+        " --time-limit-s {params.section[time_limit_s]} --workers {threads}"
+        " --out {output.csv} --out-choices {output.choices} > {log} 2>&1"
+
+
+rule allocate_trained_model_formats:
+    input:
+        weights=f"{RESULTS}/finetune/{{model}}/fp.pt",
+    output:
+        csv=f"{RESULTS}/allocation/{{model}}_formats.csv",
+        choices=f"{RESULTS}/allocation/{{model}}_formats_choices.csv",
+    params:
+        specs=ALLOCATION_SPECS,
+        budgets=ALLOCATION["budget_bits"],
+        seed=config["seed"],
+        section=ALLOCATION,
+    wildcard_constraints:
+        model="|".join(ALLOCATION_TRAINED) or "(?!)",
+    threads: 1
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/allocation/{{model}}_formats.log",
+    benchmark:
+        f"{BENCHMARKS}/allocation/{{model}}_formats.tsv"
+    shell:
+        "python -m pvq allocation allocate-formats --model {wildcards.model} --weights {input.weights}"
+        " --seed {params.seed} --spec {params.specs:q} --budgets {params.budgets}"
+        " --scale-bits {params.section[scale_bits]} --objective {params.section[objective]}"
+        " --solver {params.section[solver]} --time-limit-s {params.section[time_limit_s]} --workers {threads}"
+        " --out {output.csv} --out-choices {output.choices} > {log} 2>&1"
+
+
 rule plot_fig10:
     input:
         allocation=ALLOCATION_CSVS,
@@ -123,5 +185,6 @@ rule plot_fig11:
 
 FIG10_FILES = [*rules.plot_fig10.output]
 FIG11_FILES = [*rules.plot_fig11.output]
-STAGE_OUTPUTS["allocation"] = ALLOCATION_CSVS + ALLOCATION_CHOICES + ALLOCATION_ACCURACY
+STAGE_OUTPUTS["allocation"] = (ALLOCATION_CSVS + ALLOCATION_CHOICES + ALLOCATION_ACCURACY + ALLOCATION_FORMATS
+                                + ALLOCATION_FORMATS_CHOICES)
 STAGE_OUTPUTS.setdefault("figures", []).extend(FIG10_FILES + FIG11_FILES)
