@@ -84,6 +84,23 @@ def test_formats_variant_counts_exact_storage_within_the_same_budgets(smoke_run)
     assert set(paper["strategy"]) == STRATEGIES
 
 
+def test_choices_summary_equals_a_recomputation_from_the_choices_and_the_zoo(smoke_run):
+    from pvq.allocation.artifacts import CHOICES_SUMMARY
+    from pvq.zoo.regions import kurtosis_boundary
+
+    summary = CHOICES_SUMMARY.read(smoke_run / "allocation" / "choices_summary.csv").set_index("budget_bits")
+    choices = pd.read_csv(smoke_run / "allocation" / "efficientnet_lite0_choices.csv")
+    boundary = kurtosis_boundary(pd.read_csv(smoke_run / "zoo" / "efficientnet_lite0.csv"), masked=True)
+    assert sorted(summary.index) == sorted(choices["budget_bits"].unique())
+    for budget, rows in choices.groupby("budget_bits"):
+        pruned = sum(row.numel for row in rows.itertuples() if row.choice in ("prune", "prune_quant"))
+        assert summary.loc[budget, "weights"] == rows["numel"].sum()
+        assert summary.loc[budget, "pruned_weights"] == pruned
+        assert summary.loc[budget, "pruned_share"] == pytest.approx(pruned / rows["numel"].sum(), rel=1e-12)
+        expected = boundary.get(int(np.floor(budget)), np.nan)
+        assert summary.loc[budget, "kurtosis_boundary"] == pytest.approx(expected, rel=1e-12, nan_ok=True)
+
+
 @pytest.mark.parametrize("name", ["fig10_allocation_pareto", "fig11_allocation_choices"])
 def test_allocation_figures_and_card(smoke_run, name):
     assert (smoke_run / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")

@@ -162,17 +162,33 @@ rule plot_fig10:
         "python -m pvq plot fig10_allocation_pareto {params.inputs} --out {output.pdf} {output.png} > {log} 2>&1"
 
 
-rule plot_fig11:
+rule summarize_allocation_choices:
     input:
         choices=ALLOCATION_CHOICES,
         zoo_all=ZOO_CSVS,
+    output:
+        csv=f"{RESULTS}/allocation/choices_summary.csv",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/allocation/choices_summary.log",
+    benchmark:
+        f"{BENCHMARKS}/allocation/choices_summary.tsv"
+    shell:
+        "python -m pvq allocation summarize-choices --choices {input.choices} --zoo {input.zoo_all}"
+        " --out {output.csv} > {log} 2>&1"
+
+
+rule plot_fig11:
+    input:
+        choices=ALLOCATION_CHOICES,
+        summary=rules.summarize_allocation_choices.output.csv,
     output:
         pdf=f"{FIGURES}/fig11_allocation_choices.pdf",
         png=report(f"{FIGURES}/fig11_allocation_choices.png", caption="../report/fig11_allocation_choices.rst",
                    category="Allocation"),
     params:
-        inputs=" ".join(f"--input choices={path}" for path in ALLOCATION_CHOICES)
-        + " " + " ".join(f"--input zoo={path}" for path in ZOO_CSVS),
+        inputs=" ".join(f"--input choices={path}" for path in ALLOCATION_CHOICES),
     conda:
         CONDA_ENV
     log:
@@ -180,11 +196,12 @@ rule plot_fig11:
     benchmark:
         f"{BENCHMARKS}/figures/fig11_allocation_choices.tsv"
     shell:
-        "python -m pvq plot fig11_allocation_choices {params.inputs} --out {output.pdf} {output.png} > {log} 2>&1"
+        "python -m pvq plot fig11_allocation_choices {params.inputs} --input choices_summary={input.summary}"
+        " --out {output.pdf} {output.png} > {log} 2>&1"
 
 
 FIG10_FILES = [*rules.plot_fig10.output]
 FIG11_FILES = [*rules.plot_fig11.output]
 STAGE_OUTPUTS["allocation"] = (ALLOCATION_CSVS + ALLOCATION_CHOICES + ALLOCATION_ACCURACY + ALLOCATION_FORMATS
-                                + ALLOCATION_FORMATS_CHOICES)
+                                + ALLOCATION_FORMATS_CHOICES + [*rules.summarize_allocation_choices.output])
 STAGE_OUTPUTS.setdefault("figures", []).extend(FIG10_FILES + FIG11_FILES)

@@ -45,3 +45,11 @@ FORMATS_CHOICES = Table(
              "numel": int, "storage_bits": int, "bits_per_weight": float, "nsr": float},
     optional=("kurtosis", "nsr"), finite=("budget_bits", "bits_per_weight"),
     key=("model", "budget_bits", "tensor"), complete="tensor", min_rows=0)
+
+# Fig. 11's numbers besides the choices: per budget, weights in pruned tensors over every model, and
+# the zoo's kurtosis boundary (mask counted) at bit width floor(budget) (empty: pruning never favoured).
+CHOICES_SUMMARY = Table(
+    "allocation choices summary (Fig. 11)", "summarize_allocation_choices",
+    columns={"budget_bits": float, "weights": int, "pruned_weights": int, "pruned_share": float,
+             "boundary_bits": int, "kurtosis_boundary": float},
+    optional=("kurtosis_boundary",), finite=("budget_bits", "pruned_share"), key=("budget_bits",), min_rows=0)

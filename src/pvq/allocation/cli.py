@@ -1,5 +1,6 @@
 """Allocation under a model-size budget: `allocate` one model's tensors over the budget sweep with the
-paper's options, `allocate-formats` with configured method specs as the options.
+paper's options, `allocate-formats` with configured method specs as the options; `summarize-choices`
+what Fig. 11 draws besides the choices.
 
 A zoo model's tensors and kurtosis come from the registry and its zoo CSV (``--zoo``); a trained
 digits model's from its checkpoint (``--weights``), whose test accuracy is then measured with every
@@ -11,7 +12,7 @@ import time
 
 import pandas as pd
 
-from pvq.allocation.artifacts import ACCURACY, CHOICES, FORMATS_CHOICES, FORMATS_SUMMARY, SUMMARY
+from pvq.allocation.artifacts import ACCURACY, CHOICES, CHOICES_SUMMARY, FORMATS_CHOICES, FORMATS_SUMMARY, SUMMARY
 from pvq.zoo.artifacts import ZOO_SWEEP
 
 HELP = __doc__
@@ -70,6 +71,11 @@ def add_arguments(parser) -> None:
                          help="threads computing tensors' options side by side (default %(default)s)")
     formats.add_argument("--out", required=True, help="the budget sweep CSV: every strategy at every budget")
     formats.add_argument("--out-choices", required=True, help="the MILP's spec per tensor and budget (CSV)")
+    summarize = sub.add_parser("summarize-choices", help="per budget: weights in pruned tensors, the zoo's "
+                                                          "kurtosis boundary (Fig. 11)")
+    summarize.add_argument("--choices", nargs="+", required=True, help="every model's MILP choices CSV")
+    summarize.add_argument("--zoo", nargs="+", required=True, help="every zoo CSV: the kurtosis boundary")
+    summarize.add_argument("--out", required=True, help="the summary CSV (allocation/choices_summary.csv)")
 
 
 def add_source_arguments(parser) -> None:
@@ -116,6 +122,12 @@ def load_source(args, reconstruct=None):
 def run(args) -> None:
     if args.action == "allocate-formats":
         return run_formats(args)
+    if args.action == "summarize-choices":
+        from pvq.allocation.summary import choices_summary
+
+        summary = choices_summary(CHOICES.read_all(args.choices), ZOO_SWEEP.read_all(args.zoo))
+        CHOICES_SUMMARY.write(summary, args.out)
+        return say(summary.to_string(index=False))
     from pvq.allocation.options import Storage, model_options
     from pvq.allocation.strategies import ModelAllocation, sweep_budgets
     from pvq.zoo.regions import kurtosis_boundary
