@@ -80,6 +80,14 @@ def test_formats_variant_counts_exact_storage_within_the_same_budgets(smoke_run)
         assert np.allclose(rows["storage_bits"], exact, rtol=0, atol=1e-6)
         assert rows["storage_bits"].sum() == milp.loc[budget, "storage_bits"]
         assert float(np.sum(rows["numel"] * rows["nsr"])) == pytest.approx(milp.loc[budget, "total_error"], rel=1e-9)
+    from pvq.allocation.artifacts import FORMATS_SHARES
+
+    shares = FORMATS_SHARES.read(smoke_run / "allocation" / "formats_shares.csv")
+    for budget, rows in shares.groupby("budget_bits"):
+        picked = choices[choices["budget_bits"] == budget]
+        assert rows["weights"].sum() == picked["numel"].sum() and rows["tensors"].sum() == len(picked)
+        assert rows["weight_share"].sum() == pytest.approx(1.0) and rows["storage_share"].sum() == pytest.approx(1.0)
+        assert set(rows["spec"]) == set(picked["spec"])
     # the paper's options stay as they were: its strategies only, in its own file
     assert set(paper["strategy"]) == STRATEGIES
 
@@ -101,17 +109,24 @@ def test_choices_summary_equals_a_recomputation_from_the_choices_and_the_zoo(smo
         assert summary.loc[budget, "kurtosis_boundary"] == pytest.approx(expected, rel=1e-12, nan_ok=True)
 
 
-@pytest.mark.parametrize("name", ["fig10_allocation_pareto", "fig11_allocation_choices"])
+@pytest.mark.parametrize("name", ["fig10_allocation_pareto", "fig11_allocation_choices", "fig15_allocation_formats"])
 def test_allocation_figures_and_card(smoke_run, name):
     assert (smoke_run / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     assert (smoke_run / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     card = (smoke_run / "cards" / "allocation.md").read_text()
     assert "efficientnet_lite0" in card and "2, 4, 6 bits per weight" in card and "cbc" in card
+    assert "9 method specs offered to every tensor: int2/per-channel/mse" in card
 
 
 def test_fig10_target_plans_only_what_it_needs(tmp_path):
     jobs = planned_jobs("fig10", "--configfile", str(SMOKE), workdir=tmp_path)
     assert jobs == {"sweep_zoo_model": 1, "allocate_model": 1, "plot_fig10": 1, "fig10": 1, "total": 4}
+
+
+def test_fig15_target_plans_only_what_it_needs(tmp_path):
+    jobs = planned_jobs("fig15", "--configfile", str(SMOKE), workdir=tmp_path)
+    assert jobs == {"sweep_zoo_model": 1, "allocate_model": 1, "allocate_model_formats": 1,
+                    "summarize_allocation_formats": 1, "plot_fig15": 1, "fig15": 1, "total": 6}
 
 
 def test_allocation_model_outside_the_zoo_is_a_config_error(tmp_path):

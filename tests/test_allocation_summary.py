@@ -77,3 +77,58 @@ def test_fig11_draws_the_summary_as_it_computed_it_before():
         lines = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
         threshold = boundary.get(int(np.floor(budget)), np.nan)
         assert lines == ([threshold] if np.isfinite(threshold) else [])
+
+
+def formats_choices():
+    rows = []
+    for budget, picks in ((3.0, ["mxfp4", "prune/2:4+int4/per-channel/mse", "mxfp4"]), (4.5, ["nvfp4"] * 3)):
+        for t, (spec, numel) in enumerate(zip(picks, (100, 300, 600))):
+            family = "joint" if "+" in spec else "quant"
+            bits = {"mxfp4": 4.25, "nvfp4": 4.5, "prune/2:4+int4/per-channel/mse": 3.0}[spec]
+            rows.append({"model": "m", "tensor": f"t{t}", "kurtosis": 3.0, "budget_bits": budget, "spec": spec,
+                         "family": family, "numel": numel, "storage_bits": int(bits * numel),
+                         "bits_per_weight": bits, "nsr": 0.01})
+    return pd.DataFrame(rows)
+
+
+def test_formats_shares_counted_by_hand():
+    from pvq.allocation.artifacts import FORMATS_CHOICES, FORMATS_SHARES
+    from pvq.allocation.summary import formats_shares
+
+    choices = formats_choices()
+    assert FORMATS_CHOICES.problems(choices) == []
+    shares = formats_shares(choices)
+    assert FORMATS_SHARES.problems(shares) == []
+    low = shares[shares["budget_bits"] == 3.0].set_index("spec")
+    assert list(low.index) == ["mxfp4", "prune/2:4+int4/per-channel/mse"]  # by weights, descending
+    assert low.loc["mxfp4", "tensors"] == 2 and low.loc["mxfp4", "weights"] == 700
+    assert low.loc["mxfp4", "weight_share"] == pytest.approx(0.7)
+    storage = 4.25 * 700 + 3.0 * 300
+    assert low.loc["mxfp4", "storage_share"] == pytest.approx(4.25 * 700 / storage)
+    assert low.loc["prune/2:4+int4/per-channel/mse", "family"] == "joint"
+    high = shares[shares["budget_bits"] == 4.5]
+    assert high[["spec", "tensors", "weights", "weight_share", "storage_share"]].values.tolist() == [
+        ["nvfp4", 3, 1000, 1.0, 1.0]]
+
+
+def test_fig15_draws_what_the_files_hold():
+    from pvq.allocation.summary import formats_shares
+    from pvq.plots.fig15_allocation_formats import STYLES, draw
+
+    strategies = [*STYLES]
+    formats = pd.DataFrame([{"model": "m", "budget_bits": b, "strategy": s, "average_bits": b - 0.1 * i,
+                             "snr_db": 10 * b - i} for b in (3.0, 4.5) for i, s in enumerate(strategies)])
+    paper = pd.DataFrame([{"model": "m", "budget_bits": b, "strategy": s, "average_bits": b, "snr_db": 9 * b}
+                          for b in (3.0, 4.5) for s in ("milp", "greedy")])
+    shares = formats_shares(formats_choices())
+    fig = draw(paper, formats, shares)
+    top, bottom = fig.axes[0], fig.axes[1]
+    lines = {line.get_label(): line for line in top.get_lines()}
+    for i, (strategy, (label, *_)) in enumerate(STYLES.items()):
+        assert list(lines[label].get_xdata()) == [3.0 - 0.1 * i, 4.5 - 0.1 * i]
+        assert list(lines[label].get_ydata()) == [30.0 - i, 45.0 - i]
+    assert list(lines["paper's options: optimal (MILP)"].get_ydata()) == [27.0, 40.5]
+    # stacked bars: quantization 70 % and joint 30 % at 3 bits, quantization 100 % at 4.5
+    heights = {(round(p.get_x() + p.get_width() / 2, 6), p.get_facecolor()): p.get_height()
+               for p in bottom.patches if p.get_height() > 0}
+    assert sorted(round(h, 9) for h in heights.values()) == [30.0, 70.0, 100.0]

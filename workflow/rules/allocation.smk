@@ -1,5 +1,5 @@
 # Beyond the paper: per-tensor pruning, quantization or both under a model-size budget (Fig. 10, 11);
-# the formats variant offers the configured method specs instead of the paper's options.
+# the formats variant offers the configured method specs instead of the paper's options (Fig. 15).
 from pvq.formats.specs import checked_methods
 
 ALLOCATION = config["allocation"]
@@ -200,8 +200,48 @@ rule plot_fig11:
         " --out {output.pdf} {output.png} > {log} 2>&1"
 
 
+rule summarize_allocation_formats:
+    input:
+        choices=ALLOCATION_FORMATS_CHOICES,
+    output:
+        csv=f"{RESULTS}/allocation/formats_shares.csv",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/allocation/formats_shares.log",
+    benchmark:
+        f"{BENCHMARKS}/allocation/formats_shares.tsv"
+    shell:
+        "python -m pvq allocation summarize-formats --choices {input.choices} --out {output.csv} > {log} 2>&1"
+
+
+rule plot_fig15:
+    input:
+        allocation=ALLOCATION_CSVS,
+        formats=ALLOCATION_FORMATS,
+        shares=rules.summarize_allocation_formats.output.csv,
+    output:
+        pdf=f"{FIGURES}/fig15_allocation_formats.pdf",
+        png=report(f"{FIGURES}/fig15_allocation_formats.png", caption="../report/fig15_allocation_formats.rst",
+                   category="Allocation"),
+    params:
+        inputs=" ".join([f"--input allocation={path}" for path in ALLOCATION_CSVS]
+                        + [f"--input allocation_formats={path}" for path in ALLOCATION_FORMATS]),
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/figures/fig15_allocation_formats.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/fig15_allocation_formats.tsv"
+    shell:
+        "python -m pvq plot fig15_allocation_formats {params.inputs} --input formats_shares={input.shares}"
+        " --out {output.pdf} {output.png} > {log} 2>&1"
+
+
 FIG10_FILES = [*rules.plot_fig10.output]
 FIG11_FILES = [*rules.plot_fig11.output]
+FIG15_FILES = [*rules.plot_fig15.output]
 STAGE_OUTPUTS["allocation"] = (ALLOCATION_CSVS + ALLOCATION_CHOICES + ALLOCATION_ACCURACY + ALLOCATION_FORMATS
-                                + ALLOCATION_FORMATS_CHOICES + [*rules.summarize_allocation_choices.output])
-STAGE_OUTPUTS.setdefault("figures", []).extend(FIG10_FILES + FIG11_FILES)
+                                + ALLOCATION_FORMATS_CHOICES + [*rules.summarize_allocation_choices.output]
+                                + [*rules.summarize_allocation_formats.output])
+STAGE_OUTPUTS.setdefault("figures", []).extend(FIG10_FILES + FIG11_FILES + FIG15_FILES)

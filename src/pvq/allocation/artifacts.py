@@ -53,3 +53,10 @@ CHOICES_SUMMARY = Table(
     columns={"budget_bits": float, "weights": int, "pruned_weights": int, "pruned_share": float,
              "boundary_bits": int, "kurtosis_boundary": float},
     optional=("kurtosis_boundary",), finite=("budget_bits", "pruned_share"), key=("budget_bits",), min_rows=0)
+
+# The formats variant's MILP picks, counted: one row per (model, budget, spec it picked for some tensor).
+FORMATS_SHARES = Table(
+    "allocation formats shares (Fig. 15)", "summarize_allocation_formats",
+    columns={"model": str, "budget_bits": float, "spec": str, "family": str, "tensors": int, "weights": int,
+             "weight_share": float, "storage_share": float},
+    finite=("budget_bits", "weight_share", "storage_share"), key=("model", "budget_bits", "spec"), min_rows=0)

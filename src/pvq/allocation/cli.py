@@ -1,6 +1,6 @@
 """Allocation under a model-size budget: `allocate` one model's tensors over the budget sweep with the
 paper's options, `allocate-formats` with configured method specs as the options; `summarize-choices`
-what Fig. 11 draws besides the choices.
+what Fig. 11 draws besides the choices, `summarize-formats` what the MILP over method specs picked.
 
 A zoo model's tensors and kurtosis come from the registry and its zoo CSV (``--zoo``); a trained
 digits model's from its checkpoint (``--weights``), whose test accuracy is then measured with every
@@ -12,7 +12,8 @@ import time
 
 import pandas as pd
 
-from pvq.allocation.artifacts import ACCURACY, CHOICES, CHOICES_SUMMARY, FORMATS_CHOICES, FORMATS_SUMMARY, SUMMARY
+from pvq.allocation.artifacts import (ACCURACY, CHOICES, CHOICES_SUMMARY, FORMATS_CHOICES, FORMATS_SHARES,
+                                      FORMATS_SUMMARY, SUMMARY)
 from pvq.zoo.artifacts import ZOO_SWEEP
 
 HELP = __doc__
@@ -76,6 +77,10 @@ def add_arguments(parser) -> None:
     summarize.add_argument("--choices", nargs="+", required=True, help="every model's MILP choices CSV")
     summarize.add_argument("--zoo", nargs="+", required=True, help="every zoo CSV: the kurtosis boundary")
     summarize.add_argument("--out", required=True, help="the summary CSV (allocation/choices_summary.csv)")
+    shares = sub.add_parser("summarize-formats", help="per model and budget: the specs the MILP over method "
+                                                      "specs picked, with their shares of weights and storage")
+    shares.add_argument("--choices", nargs="+", required=True, help="every model's formats choices CSV")
+    shares.add_argument("--out", required=True, help="the summary CSV (allocation/formats_shares.csv)")
 
 
 def add_source_arguments(parser) -> None:
@@ -122,6 +127,12 @@ def load_source(args, reconstruct=None):
 def run(args) -> None:
     if args.action == "allocate-formats":
         return run_formats(args)
+    if args.action == "summarize-formats":
+        from pvq.allocation.summary import formats_shares
+
+        shares = formats_shares(FORMATS_CHOICES.read_all(args.choices))
+        FORMATS_SHARES.write(shares, args.out)
+        return say(shares.to_string(index=False))
     if args.action == "summarize-choices":
         from pvq.allocation.summary import choices_summary
 
