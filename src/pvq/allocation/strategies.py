@@ -12,6 +12,9 @@ scale_bits), so that b-bit quantization of every tensor fits a budget of b. Stra
   that stores no more than b-bit quantization of that tensor) where the tensor's kurtosis exceeds the
   zoo's boundary for b bits, quantize elsewhere; the most b that fits.
 A budget a strategy cannot meet is recorded with status ``infeasible`` and no error, never dropped.
+``BudgetedOptions`` holds what every option set shares (costs, sizes, capacity, the knapsacks);
+``ModelAllocation`` is the paper's options, ``pvq.allocation.formats.MethodAllocation`` the formats
+variant's; ``sweep_budgets`` runs either.
 """
 
 from __future__ import annotations
