@@ -115,7 +115,7 @@ def test_allocation_figures_and_card(smoke_run, name):
     assert (smoke_run / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     card = (smoke_run / "cards" / "allocation.md").read_text()
     assert "efficientnet_lite0" in card and "2, 4, 6 bits per weight" in card and "cbc" in card
-    assert "9 method specs offered to every tensor: int2/per-channel/mse" in card
+    assert "10 method specs offered to every tensor: int2/per-tensor/mse" in card
 
 
 def test_fig10_target_plans_only_what_it_needs(tmp_path):
