@@ -67,7 +67,7 @@ def test_formats_variant_counts_exact_storage_within_the_same_budgets(smoke_run)
     capacity = np.floor(summary["budget_bits"] * sum(tensors[n].size for n in names)) + 16 * len(names)
     solved = summary[summary["solver_status"] != "infeasible"]
     assert (solved["storage_bits"] <= capacity[solved.index]).all()
-    assert set(summary.loc[summary["strategy"] == "milp", "solver_status"]) <= {"optimal", "infeasible"}
+    assert set(summary.loc[summary["strategy"] == "milp", "solver_status"]) == {"optimal"}  # INT2 per tensor fits 2 bits
     assert set(solved["spec"].dropna()) <= set(specs) and solved.loc[solved["strategy"] == "uniform", "spec"].notna().all()
     milp = summary[summary["strategy"] == "milp"].set_index("budget_bits")
     for budget, rows in summary.groupby("budget_bits"):
