@@ -21,7 +21,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
 
-# Named targets: one per figure and table of the paper (fig10-fig14, table6: beyond the paper).
+# Named targets: one per figure and table of the paper (fig10-fig15, table6: beyond the paper).
 TARGETS = {
     "fig1": figure_files("fig1_normal"),
     "fig2": figure_files("fig2_student_t"),
@@ -41,12 +41,13 @@ TARGETS = {
     "fig12": FIG12_FILES,
     "fig13": figure_files("fig13_perlayer_formats"),
     "fig14": FIG14_FILES,
+    "fig15": FIG15_FILES,
     "compare": COMPARISON_TABLES,
     "cards": CARDS,
 }
 
 
-localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, table6, fig10, fig11, fig12, fig13, fig14, compare, cards
+localrules: all, fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, table1, table2, table3, table5, table6, fig10, fig11, fig12, fig13, fig14, fig15, compare, cards
 
 
 rule all:
@@ -144,6 +145,11 @@ rule fig13:
 rule fig14:
     input:
         TARGETS["fig14"],
+
+
+rule fig15:
+    input:
+        TARGETS["fig15"],
 
 
 rule compare:

@@ -4,8 +4,10 @@ Builds the options of config.yaml's allocation section (FP16, 7 bit widths, 9 sp
 with each bit width: 80 per tensor) once, then per budget of 2..8 bits per weight times the MILP with
 each solver (HiGHS, CBC) and the greedy, and prints the MILP's error relative to the greedy's and the
 two solvers' disagreement, and how many options survive reduced-cost fixing. Target (issue #8): under 1 s per budget.
+``--options formats`` does the same with the formats variant's options (every ``allocation.specs``
+method on every tensor, ``pvq.allocation.method_options``).
 
-    PYTHONPATH=src python benchmarks/bench_allocation.py [--model efficientnet_lite2]
+    PYTHONPATH=src python benchmarks/bench_allocation.py [--model efficientnet_lite2] [--options formats]
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import time
 import numpy as np
 import pandas as pd
 
+from pvq.allocation.formats import MethodAllocation
 from pvq.allocation.knapsack import MultipleChoiceKnapsack
+from pvq.allocation.method_options import method_model_options
 from pvq.allocation.options import Storage, model_options
 from pvq.allocation.strategies import ModelAllocation
 from pvq.config import REPO_ROOT, load_config
+from pvq.formats.specs import checked_methods
 from pvq.models.registry import weight_tensors
 
 
@@ -27,17 +32,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="efficientnet_lite2")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--options", choices=["paper", "formats"], default="paper",
+                        help="the paper's options or the formats variant's (allocation.specs)")
     args = parser.parse_args()
     section = load_config(REPO_ROOT / "config.yaml")["allocation"]
     tensors = weight_tensors(args.model)
-    storage = Storage(16, section["scale_bits"], section["mask_encoding"], section["index_bits"])
-    start = time.perf_counter()
-    options = model_options(tensors, section["bits"], section["sparsities"], storage, workers=args.workers)
-    built = time.perf_counter() - start
+    kurtosis = pd.Series(np.nan, index=list(tensors))
+    start, cpu = time.perf_counter(), time.process_time()
+    if args.options == "paper":
+        storage = Storage(16, section["scale_bits"], section["mask_encoding"], section["index_bits"])
+        options = model_options(tensors, section["bits"], section["sparsities"], storage, workers=args.workers)
+        allocation = ModelAllocation(options, kurtosis, {}, section["objective"], scale_bits=section["scale_bits"])
+    else:
+        methods = checked_methods(section["specs"], key="allocation.specs")
+        options = method_model_options(tensors, methods, workers=args.workers)
+        allocation = MethodAllocation(options, kurtosis, section["objective"], scale_bits=section["scale_bits"])
+    built, built_cpu = time.perf_counter() - start, time.process_time() - cpu
     print(f"{args.model}: {len(tensors)} tensors, {sum(w.size for w in tensors.values())} weights, "
-          f"{len(options)} options ({len(options) // len(tensors)} per tensor) built in {built:.1f} s")
-    allocation = ModelAllocation(options, pd.Series(np.nan, index=list(tensors)), {}, section["objective"],
-                                 scale_bits=section["scale_bits"])
+          f"{len(options)} {args.options} options ({len(options) // len(tensors)} per tensor) built in {built:.1f} s "
+          f"({built_cpu:.1f} CPU-s)")
     knapsack = MultipleChoiceKnapsack(allocation.group, allocation.cost, allocation.size)
     print(f"undominated options: {len(knapsack.undominated())}")
     print("budget  kept  highs_s  cbc_s  greedy_s  greedy_vs_milp  cbc_vs_highs  status")

@@ -106,3 +106,28 @@ def test_digits_model_is_allocated_from_the_finetune_checkpoint(tmp_path):
                     "allocate_trained_model": 1, "plot_fig10": 1, "fig10": 1, "total": 6}
     root = SMOKE.parent.parent / "config.yaml"
     assert "digits_resnet" in load_config(root)["allocation"]["models"]
+
+
+def test_method_options_are_applied_as_the_methods_store_them(trained):
+    from pvq.allocation.formats import MethodAllocation
+    from pvq.allocation.method_options import method_model_options
+    from pvq.formats.specs import checked_methods
+
+    model, test, tensors, _ = trained
+    methods = checked_methods(["int4/per-channel/mse", "mxfp4", "prune/2:4", "prune/2:4+int4/per-channel/mse"])
+    options = method_model_options(tensors, methods)
+    probe = AccuracyProbe(model, test, stored=lambda w, row: methods[row.spec].apply(w)[0])
+    for row in options.itertuples(index=False):
+        state = probe.apply(pd.DataFrame([row._asdict()])).state_dict()
+        w = tensors[row.tensor].astype(np.float64)
+        w_hat = state[row.tensor].numpy().astype(np.float64)
+        assert np.sum((w - w_hat) ** 2) == pytest.approx(row.squared_error, rel=1e-5, abs=1e-12), row
+        if row.family != "quant":  # 2:4: at least 2 of every 4 weights along the reduction dimension are zero
+            groups = np.moveaxis(w_hat, 1, -1).reshape(w_hat.shape[0], -1) if w_hat.ndim > 2 else w_hat
+            if groups.shape[1] % 4 == 0:
+                assert (np.count_nonzero(groups.reshape(-1, 4), axis=1) <= 2).all()
+    kurt = pd.Series({name: kurtosis(w) for name, w in tensors.items()})
+    summary, _ = sweep_budgets("digits_resnet", MethodAllocation(options, kurt), [3, 9], evaluate=probe)
+    solved = summary["solver_status"] != "infeasible"
+    assert solved.any() and np.isfinite(summary.loc[solved, "test_accuracy"]).all()
+    assert summary.loc[~solved, "test_accuracy"].isna().all()

@@ -135,7 +135,8 @@ def test_corrupted_weights_file_is_a_clear_error(tmp_path):
 
 def contract_of(path):
     """The contract of a smoke-run artifact, from its place in results/<run>/ (None: nothing reads it)."""
-    from pvq.allocation.artifacts import ACCURACY, CHOICES, SUMMARY
+    from pvq.allocation.artifacts import (ACCURACY, CHOICES, CHOICES_SUMMARY, FORMATS_CHOICES, FORMATS_SHARES,
+                                          FORMATS_SUMMARY, SUMMARY)
     from pvq.analytic.artifacts import ANALYTIC_FORMATS, NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
     from pvq.formats.artifacts import FORMATS_PARETO, FORMATS_SWEEP
     from pvq.finetune.artifacts import (FP_RECORD, REPRESENTATIONS, RUN, SENSITIVITY, SENSITIVITY_CORRELATION,
@@ -167,7 +168,10 @@ def contract_of(path):
         folders = {"parts": LAYER_PART, "formats": LAYER_FORMATS, "formats-parts": FORMATS_PART}
         return folders.get(path.parent.name, LAYER_BOUNDS)
     if stage == "allocation" and path.suffix == ".csv":
-        return CHOICES if name.endswith("_choices.csv") else ACCURACY if name.endswith("_accuracy.csv") else SUMMARY
+        endings = {"choices_summary.csv": CHOICES_SUMMARY, "formats_shares.csv": FORMATS_SHARES,
+                   "_formats_choices.csv": FORMATS_CHOICES,
+                   "_formats.csv": FORMATS_SUMMARY, "_choices.csv": CHOICES, "_accuracy.csv": ACCURACY}
+        return next((kind for ending, kind in endings.items() if name.endswith(ending)), SUMMARY)
     if stage == "finetune":
         return REPRESENTATIONS if name.endswith("_representations.csv") else RUN if path.suffix == ".json" else None
     return None
@@ -189,7 +193,7 @@ def test_every_artifact_of_the_smoke_run_meets_its_contract_and_a_cut_copy_is_re
             contract.read(broken)
         assert f"{broken} ({contract.what})" in str(caught.value) and f"-R {contract.rule}" in str(caught.value)
         checked.add(contract.what)
-    assert len(checked) == 25, sorted(checked)  # every CSV and JSON kind a stage reads
+    assert len(checked) == 29, sorted(checked)  # every CSV and JSON kind a stage reads
 
 
 def test_a_cut_or_foreign_fp_pt_and_inputs_npz_of_the_smoke_run_are_named(smoke_run, tmp_path):

@@ -123,6 +123,15 @@ def test_allocation_card_follows_settings_and_artifacts(tmp_path):
     other = quantization_card("allocation", config(allocation={"mask_encoding": "relative_index", "solver": "highs"}),
                               {"allocation": artifacts["allocation"]})
     assert "a relative index" in other and "highs" in other and "bitmap" not in other
+    assert "Formats variant" not in card  # no formats results given: no section
+    formats = pd.DataFrame([{"model": "efficientnet_lite0", "budget_bits": b, "strategy": strategy,
+                             "solver_status": ("optimal" if b < 4 else "infeasible") if strategy == "milp" else "rule"}
+                            for b in (2.0, 4.5) for strategy in ("milp", "uniform")])
+    with_formats = quantization_card(
+        "allocation", config(allocation={"specs": ["mxfp4", "nvfp4", "prune/2:4"]}),
+        {**artifacts, "allocation_formats": [write_csv(tmp_path / "f.csv", formats, "allocation_formats")]})
+    assert "3 method specs offered to every tensor: mxfp4, nvfp4, prune/2:4" in with_formats
+    assert "MILP outcomes: 1 optimal, 1 infeasible" in with_formats and "milp, uniform" in with_formats
 
 
 def finetune_artifacts(tmp_path, epochs=8, lrs=(0.01, 0.0033), bits=(4, 2), long=True, seeds=(0,)):

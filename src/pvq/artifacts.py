@@ -4,7 +4,7 @@ code that writes each artifact (``pvq.<stage>.artifacts``); a new input name nee
 
 from __future__ import annotations
 
-from pvq.allocation.artifacts import ACCURACY, CHOICES, SUMMARY
+from pvq.allocation.artifacts import ACCURACY, CHOICES, CHOICES_SUMMARY, FORMATS_SHARES, FORMATS_SUMMARY, SUMMARY
 from pvq.analytic.artifacts import ANALYTIC_FORMATS, NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
 from pvq.formats.artifacts import FORMATS_PARETO
 from pvq.finetune.artifacts import REPRESENTATIONS, SENSITIVITY, SENSITIVITY_CORRELATION, TABLE1, TABLE5
@@ -26,7 +26,10 @@ INPUTS: dict[str, Table] = {
     "format_boxes": FORMAT_BOXES,
     "perlayer_formats": LAYER_FORMATS,
     "allocation": SUMMARY,
+    "allocation_formats": FORMATS_SUMMARY,
+    "formats_shares": FORMATS_SHARES,
     "choices": CHOICES,
+    "choices_summary": CHOICES_SUMMARY,
     "accuracy": ACCURACY,
     "sensitivity": SENSITIVITY,
     "correlation": SENSITIVITY_CORRELATION,

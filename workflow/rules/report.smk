@@ -25,7 +25,7 @@ CARD_INPUTS = {
                  "student_t": rules.compute_analytic_student_t.output.table},
     "zoo": {"zoo": ZOO_CSVS},
     "perlayer": {"perlayer": PERLAYER_CSVS, "perlayer_formats": PERLAYER_FORMAT_CSVS},
-    "allocation": {"allocation": ALLOCATION_CSVS,
+    "allocation": {"allocation": ALLOCATION_CSVS, "allocation_formats": ALLOCATION_FORMATS,
                    "fp": [f"{FINETUNE_DIR}/{model}/fp.json" for model in ALLOCATION_TRAINED]},
     "finetune": {"runs": FINETUNE_RUNS, "long": FINETUNE_LONG_RUNS,
                  "fp": expand(f"{FINETUNE_DIR}/{{model}}/fp.json", model=FINETUNE_MODELS)},

@@ -24,6 +24,8 @@ from pvq.quantize import fit_scale, quantize_symmetric
 from pvq.sorted_weights import SortedWeights
 
 CORRELATION_COLUMNS = list(ACCURACY.columns)
+# option columns that are measured, not what identifies the option
+MEASURED = ("numel", "energy", "squared_error", "storage_bits", "bits_per_weight")
 
 
 def reconstruct(w, choice: str, bits: int, sparsity: float, candidates: int = 100) -> np.ndarray:
@@ -50,25 +52,28 @@ def model_tensors(model: nn.Module) -> dict[str, np.ndarray]:
 
 class AccuracyProbe:
     """Test accuracy (%) of ``model`` with an allocation's choices applied; reconstructions are cached
-    per (tensor, choice, bits, sparsity), as budgets and strategies share most of them."""
+    per option (tensor and the option's other columns but its measured ones), as budgets and strategies
+    share most of them. ``stored``: (w, option row) -> the tensor the option stores; default the paper's
+    options (rows: tensor, choice, bits, sparsity) through ``reconstruct``."""
 
-    def __init__(self, model: nn.Module, test, candidates: int = 100) -> None:
+    def __init__(self, model: nn.Module, test, candidates: int = 100, stored=None) -> None:
         self.model, self.test, self.candidates = model, test, candidates
+        self.stored = stored or (lambda w, row: reconstruct(w, row.choice, row.bits, row.sparsity, candidates))
         self.fp_accuracy = evaluate(model, test)
         self._cache: dict[tuple, torch.Tensor] = {}
 
     @torch.no_grad()
     def apply(self, chosen: pd.DataFrame) -> nn.Module:
-        """A deep copy of the model with every ``chosen`` row's tensor (rows: tensor, choice, bits, sparsity)
-        replaced by its reconstruction."""
+        """A deep copy of the model with every ``chosen`` row's tensor (rows: tensor and what ``stored``
+        reads) replaced by its reconstruction."""
         applied = copy.deepcopy(self.model)
         parameters = dict(applied.named_parameters())
         for row in chosen.itertuples(index=False):
-            key = (row.tensor, row.choice, int(row.bits), float(row.sparsity))
+            key = tuple(value for name, value in row._asdict().items() if name not in MEASURED)
             if key not in self._cache:
                 w = dict(self.model.named_parameters())[row.tensor]
-                out = reconstruct(w.detach().cpu().numpy(), row.choice, row.bits, row.sparsity, self.candidates)
-                self._cache[key] = torch.from_numpy(out).to(dtype=w.dtype)
+                out = self.stored(w.detach().cpu().numpy(), row)
+                self._cache[key] = torch.from_numpy(np.asarray(out, dtype=np.float64)).to(dtype=w.dtype)
             target = parameters[row.tensor]
             target.copy_(self._cache[key].to(target.device))
         return applied

@@ -1,4 +1,6 @@
-"""Allocation under a model-size budget: `allocate` one model's tensors over the budget sweep.
+"""Allocation under a model-size budget: `allocate` one model's tensors over the budget sweep with the
+paper's options, `allocate-formats` with configured method specs as the options; `summarize-choices`
+what Fig. 11 draws besides the choices, `summarize-formats` what the MILP over method specs picked.
 
 A zoo model's tensors and kurtosis come from the registry and its zoo CSV (``--zoo``); a trained
 digits model's from its checkpoint (``--weights``), whose test accuracy is then measured with every
@@ -10,7 +12,8 @@ import time
 
 import pandas as pd
 
-from pvq.allocation.artifacts import ACCURACY, CHOICES, SUMMARY
+from pvq.allocation.artifacts import (ACCURACY, CHOICES, CHOICES_SUMMARY, FORMATS_CHOICES, FORMATS_SHARES,
+                                      FORMATS_SUMMARY, SUMMARY)
 from pvq.zoo.artifacts import ZOO_SWEEP
 
 HELP = __doc__
@@ -19,12 +22,7 @@ HELP = __doc__
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, help="what to do")
     allocate = sub.add_parser("allocate", help="options, MILP, greedy and baselines for one model")
-    allocate.add_argument("--model", required=True, help="model name (a zoo model, or digits_resnet with --weights)")
-    source = allocate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--zoo", help="the model's zoo CSV: its tensors and their kurtosis")
-    source.add_argument("--weights", help="a trained digits_resnet state dict (fine-tuning stage's fp.pt): "
-                                          "tensors, kurtosis and the test accuracy of every allocation")
-    allocate.add_argument("--seed", type=int, default=0, help="digits split seed (--weights)")
+    add_source_arguments(allocate)
     allocate.add_argument("--zoo-all", nargs="+", required=True,
                           help="every zoo CSV: the kurtosis rule's boundary (Fig. 3 right)")
     allocate.add_argument("--bits", type=int, nargs="+", required=True,
@@ -54,38 +52,98 @@ def add_arguments(parser) -> None:
     allocate.add_argument("--out", required=True, help="the budget sweep CSV: every strategy at every budget")
     allocate.add_argument("--out-choices", required=True, help="the MILP's choice per tensor and budget (CSV)")
     allocate.add_argument("--out-accuracy", help="correlation of model error and accuracy drop (--weights)")
+    formats = sub.add_parser("allocate-formats", help="method specs as the options: MILP, greedy, one family, "
+                                                      "one spec everywhere")
+    add_source_arguments(formats)
+    formats.add_argument("--spec", nargs="+", required=True,
+                         help="method specs offered to every tensor (pvq.methods.spec: int4/per-channel/mse, mxfp4, "
+                              "nvfp4, prune/2:4, prune/2:4+int4/per-channel/mse, ...)")
+    formats.add_argument("--budgets", type=float, nargs="+", required=True,
+                         help="model-size budgets in bits per weight")
+    formats.add_argument("--scale-bits", type=int, default=16,
+                         help="bits per tensor the capacity adds to floor(b N), as for the paper's options "
+                              "(default %(default)s)")
+    formats.add_argument("--objective", default="weighted_nsr",
+                         help="model error minimised: weighted_nsr or nsr (default %(default)s)")
+    formats.add_argument("--solver", default="cbc", help="MILP solver: cbc or highs (default %(default)s)")
+    formats.add_argument("--time-limit-s", type=float, default=60.0,
+                         help="time limit of one MILP solve in seconds (default %(default)s)")
+    formats.add_argument("--workers", type=int, default=1,
+                         help="threads computing tensors' options side by side (default %(default)s)")
+    formats.add_argument("--out", required=True, help="the budget sweep CSV: every strategy at every budget")
+    formats.add_argument("--out-choices", required=True, help="the MILP's spec per tensor and budget (CSV)")
+    summarize = sub.add_parser("summarize-choices", help="per budget: weights in pruned tensors, the zoo's "
+                                                          "kurtosis boundary (Fig. 11)")
+    summarize.add_argument("--choices", nargs="+", required=True, help="every model's MILP choices CSV")
+    summarize.add_argument("--zoo", nargs="+", required=True, help="every zoo CSV: the kurtosis boundary")
+    summarize.add_argument("--out", required=True, help="the summary CSV (allocation/choices_summary.csv)")
+    shares = sub.add_parser("summarize-formats", help="per model and budget: the specs the MILP over method "
+                                                      "specs picked, with their shares of weights and storage")
+    shares.add_argument("--choices", nargs="+", required=True, help="every model's formats choices CSV")
+    shares.add_argument("--out", required=True, help="the summary CSV (allocation/formats_shares.csv)")
 
 
-def run(args) -> None:
-    from pvq.allocation.options import Storage, model_options
-    from pvq.allocation.strategies import ModelAllocation, sweep_budgets
+def add_source_arguments(parser) -> None:
+    """Where a model's tensors and kurtosis come from: its zoo CSV or a trained digits checkpoint."""
+    parser.add_argument("--model", required=True, help="model name (a zoo model, or digits_resnet with --weights)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--zoo", help="the model's zoo CSV: its tensors and their kurtosis")
+    source.add_argument("--weights", help="a trained digits_resnet state dict (fine-tuning stage's fp.pt): "
+                                          "tensors, kurtosis and the test accuracy of every allocation")
+    parser.add_argument("--seed", type=int, default=0, help="digits split seed (--weights)")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def load_source(args, reconstruct=None):
+    """(tensors by name, kurtosis per tensor, accuracy probe or None) of ``--zoo`` or ``--weights``;
+    ``reconstruct``: the probe's (w, option row) -> stored tensor (default: the paper's options)."""
     from pvq.models.registry import weight_tensors
-    from pvq.zoo.regions import kurtosis_boundary
 
-    def say(line: str) -> None:
-        print(line, flush=True)
-
-    probe = None
     if args.weights is None:
         zoo = ZOO_SWEEP.read(args.zoo, expect={"model": [args.model]})
         kurtosis = zoo.groupby("tensor", sort=False)["kurtosis"].first()
         tensors = weight_tensors(args.model)
-        tensors = {name: tensors[name] for name in kurtosis.index}  # the tensors the zoo swept
-    else:
-        import torch
+        return {name: tensors[name] for name in kurtosis.index}, kurtosis, None  # the tensors the zoo swept
+    import torch
 
-        from pvq.allocation.apply import AccuracyProbe, model_tensors
-        from pvq.finetune.artifacts import FP_WEIGHTS
-        from pvq.metrics import kurtosis as sample_kurtosis
-        from pvq.models.digits import digits_split, load_digits_resnet
+    from pvq.allocation.apply import AccuracyProbe, model_tensors
+    from pvq.finetune.artifacts import FP_WEIGHTS
+    from pvq.metrics import kurtosis as sample_kurtosis
+    from pvq.models.digits import digits_split, load_digits_resnet
 
-        torch.set_num_threads(1)  # bit-for-bit accuracies between runs
-        with FP_WEIGHTS.reading(args.weights):
-            model = load_digits_resnet(args.weights)
-        tensors = model_tensors(model)
-        kurtosis = pd.Series({name: sample_kurtosis(w) for name, w in tensors.items()})
-        probe = AccuracyProbe(model, digits_split(args.seed).test, args.candidates)
-        say(f"{args.model}: FP test accuracy {probe.fp_accuracy:.2f} %")
+    torch.set_num_threads(1)  # bit-for-bit accuracies between runs
+    with FP_WEIGHTS.reading(args.weights):
+        model = load_digits_resnet(args.weights)
+    tensors = model_tensors(model)
+    kurtosis = pd.Series({name: sample_kurtosis(w) for name, w in tensors.items()})
+    probe = AccuracyProbe(model, digits_split(args.seed).test, getattr(args, "candidates", 100), reconstruct)
+    say(f"{args.model}: FP test accuracy {probe.fp_accuracy:.2f} %")
+    return tensors, kurtosis, probe
+
+
+def run(args) -> None:
+    if args.action == "allocate-formats":
+        return run_formats(args)
+    if args.action == "summarize-formats":
+        from pvq.allocation.summary import formats_shares
+
+        shares = formats_shares(FORMATS_CHOICES.read_all(args.choices))
+        FORMATS_SHARES.write(shares, args.out)
+        return say(shares.to_string(index=False))
+    if args.action == "summarize-choices":
+        from pvq.allocation.summary import choices_summary
+
+        summary = choices_summary(CHOICES.read_all(args.choices), ZOO_SWEEP.read_all(args.zoo))
+        CHOICES_SUMMARY.write(summary, args.out)
+        return say(summary.to_string(index=False))
+    from pvq.allocation.options import Storage, model_options
+    from pvq.allocation.strategies import ModelAllocation, sweep_budgets
+    from pvq.zoo.regions import kurtosis_boundary
+
+    tensors, kurtosis, probe = load_source(args)
     storage = Storage(args.baseline_bits, args.scale_bits, args.mask_encoding, args.index_bits)
     start = time.perf_counter()
     say(f"{args.model}: {len(tensors)} tensors, {sum(w.size for w in tensors.values())} weights; {storage}")
@@ -106,4 +164,28 @@ def run(args) -> None:
         ACCURACY.write(correlation, args.out_accuracy)
         say("accuracy drop vs model error: " + ", ".join(
             f"{row.strategy} rho {row.spearman_rho:.2f}" for row in correlation.itertuples()))
+    say(f"done in {time.perf_counter() - start:.1f} s")
+
+
+def run_formats(args) -> None:
+    from pvq.allocation.formats import MethodAllocation
+    from pvq.allocation.method_options import method_model_options
+    from pvq.allocation.strategies import sweep_budgets
+    from pvq.formats.specs import checked_methods
+
+    methods = checked_methods(args.spec, key="--spec")  # a bad spec stops here, before any work
+
+    def reconstruct(w, row):
+        return methods[row.spec].apply(w)[0]
+
+    tensors, kurtosis, probe = load_source(args, reconstruct)
+    start = time.perf_counter()
+    say(f"{args.model}: {len(tensors)} tensors, {sum(w.size for w in tensors.values())} weights; "
+        f"{len(methods)} methods: {', '.join(methods)}")
+    options = method_model_options(tensors, methods, args.workers, say)
+    say(f"options: {len(options)} in {time.perf_counter() - start:.1f} s")
+    allocation = MethodAllocation(options, kurtosis, args.objective, args.solver, args.time_limit_s, args.scale_bits)
+    summary, choices = sweep_budgets(args.model, allocation, args.budgets, say, probe)
+    FORMATS_SUMMARY.write(summary, args.out)
+    FORMATS_CHOICES.write(choices, args.out_choices)
     say(f"done in {time.perf_counter() - start:.1f} s")

@@ -2,7 +2,8 @@
 
 x = plain sample kurtosis (log), y = number of weights (log); colour: quantization, pruning, pruning
 then quantization, FP16; marker: model. Dashed: the zoo's kurtosis boundary (Fig. 3 right, mask
-counted) at the budget's bit width, above which the rule of thumb prunes.
+counted) at the budget's bit width, above which the rule of thumb prunes; it and the share of weights
+in pruned tensors come from the stage's summary (``choices_summary``, pvq.allocation.summary).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import numpy as np
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
 from pvq.plots.style import NEUTRAL, PANEL_HEIGHT, PRUNE, QUANT, WIDTH_FULL, panels
-from pvq.zoo.regions import kurtosis_boundary
 
-INPUTS = ("choices", "zoo")
+INPUTS = ("choices", "choices_summary")
 CHOICES = {"quant": ("quantization", QUANT), "prune": ("pruning", PRUNE),
            "prune_quant": ("pruning + quantization", "#8a5fb0"), "fp16": ("FP16", NEUTRAL)}
 MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -28,9 +28,9 @@ def shown_budgets(budgets, count: int = 3) -> list[float]:
     return [pool[i] for i in picks]
 
 
-def draw(choices, zoo):
+def draw(choices, choices_summary):
     budgets = shown_budgets(choices["budget_bits"])
-    boundary = kurtosis_boundary(zoo, masked=True)
+    summary = choices_summary.set_index("budget_bits")
     models = list(dict.fromkeys(choices["model"]))
     fig, axes = panels(len(budgets), width=min(WIDTH_FULL, 2.4 * len(budgets) + 0.6), height=PANEL_HEIGHT * 1.2,
                        sharex=True, sharey=True, squeeze=False)
@@ -41,10 +41,10 @@ def draw(choices, zoo):
                 subset = rows[(rows["choice"] == choice) & (rows["model"] == model)]
                 ax.scatter(subset["kurtosis"], subset["numel"], s=12, marker=marker, color=colour, alpha=0.75,
                            lw=0, label=label if model == models[0] else None)
-        threshold = boundary.get(int(np.floor(budget)), np.nan)
+        threshold = summary.loc[budget, "kurtosis_boundary"]
         if np.isfinite(threshold):
             ax.axvline(threshold, color="k", ls="--", lw=0.8, label="zoo: pruning favoured above")
-        share = np.average(rows["choice"].isin(["prune", "prune_quant"]), weights=rows["numel"]) if len(rows) else 0
+        share = summary.loc[budget, "pruned_share"]
         ax.set(xscale="log", yscale="log", xlabel="sample kurtosis",
                title=f"{budget:g} bits/weight: {100 * share:.0f}% of weights\nin tensors that are pruned")
     low, high = choices["kurtosis"].min(), choices["kurtosis"].max()

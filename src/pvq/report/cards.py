@@ -8,7 +8,8 @@ widths, epochs, solver outcomes) from the artifacts the card is given, limits fr
 the code that enforces them, and the weights by ``pvq.models.registry.weights_name``.
 
 Artifacts by experiment (``--input NAME=PATH``): analytic: normal, student_t; zoo: zoo;
-perlayer: perlayer; allocation: allocation, and fp for the fine-tuned digits model; finetune:
+perlayer: perlayer; allocation: allocation, allocation_formats (its formats variant, optional), and fp
+for the fine-tuned digits model; finetune:
 runs, long, fp; ptq: ptq (its files named <model>.csv).
 """
 
@@ -293,7 +294,24 @@ def allocation_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
                                 ("strategies", ", ".join(results["strategy"].unique())),
                                 ("data", "none: weights only" + accuracy)],
         "Pretrained model": [("weights", "; ".join(weights_of(m, fp) for m in models))],
+        **_allocation_formats(section, artifacts),
     }
+
+
+def _allocation_formats(section: dict[str, Any], artifacts: Artifacts) -> Card:
+    """The formats variant's section (method specs as the options), when its results are given."""
+    if not _paths(artifacts, "allocation_formats", "allocation", required=False):
+        return {}
+    results = _csv(artifacts, "allocation_formats", "allocation")
+    milp = results[results["strategy"] == "milp"]
+    return {"Formats variant (method specs as options)": [
+        ("options", f"{len(section['specs'])} method specs offered to every tensor: {', '.join(section['specs'])}"),
+        ("storage accounting", "exact, as pvq.methods counts it: every weight's code, every scale at its own bit "
+                               "width, a tensor scale where the format has one, pruning masks or N:M metadata; "
+                               "natural zeros not credited"),
+        ("budget", f"as above: floor(b N) bits + {section['scale_bits']} per tensor"),
+        ("strategies", ", ".join(results["strategy"].unique())),
+        ("solver", f"MILP outcomes: {_status_words(milp, 'solver_status')}")]}
 
 
 def _lr_words(records: list[dict]) -> str:
