@@ -90,7 +90,8 @@ def test_a_corrupt_inputs_npz_is_named(tmp_path, capsys):
     out = tmp_path / "part.csv"
     argv = ["perlayer", "solve", "--inputs", npz, "--model", "m", "--layer", "x", "--part", 0, "--parts", 1,
             "--prune-time-limit", 1, "--quant-time-limit", 1, "--mip-time-limit", 1, "--mip-channels", 0,
-            "--heuristic-samples", 1, "--damp", 0.01, "--order", "act", "--out", out]
+            "--mip-bits", "--heuristic-samples", 1, "--damp", 0.01, "--order", "act",
+            "--baseline-bits", 16, "--seed", 0, "--out", out]
     fails_naming(capsys, argv, npz, "collect_layer_inputs", [out])
     np.savez(npz, **{"other/chunk": np.arange(3)})  # inputs of another config: no such layer
     assert "holds no layer 'x'" in fails_naming(capsys, argv, npz, "collect_layer_inputs", [out])
