@@ -12,6 +12,7 @@ import torch
 from pvq.__main__ import main
 from pvq.analytic.artifacts import NORMAL
 from pvq.finetune.artifacts import FP_WEIGHTS, RUN
+from pvq.finetune.settings import JobSettings
 from pvq.io import ArtifactError
 from pvq.perlayer.artifacts import LAYER_PART
 from pvq.zoo.artifacts import ZOO_SWEEP
@@ -129,7 +130,7 @@ def test_table1_stops_on_a_cut_run_record(tmp_path, capsys):
     RUN.write(record, run)
     cut(run, 0.8)
     out = tmp_path / "table1.csv"
-    settings = json.dumps({"not_supported": {}, "bits": [4]})
+    settings = JobSettings("table", None, None, False, json.dumps({"not_supported": {}, "bits": [4]})).to_json()
     fails_naming(capsys, ["finetune", "table", "--input", run, "--settings", settings, "--caption", "c",
                           "--out", out], run, "finetune_run finetune_run_long", [out])
 

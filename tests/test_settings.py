@@ -11,7 +11,7 @@ from dataclasses import MISSING, fields
 import pytest
 import yaml
 
-from conftest import REPO, SMOKE, snakemake
+from conftest import PAPER, REPO, SMOKE, snakemake
 from pvq.perlayer import cli as perlayer_cli
 from pvq.perlayer.solve import Limits, OneShot
 
@@ -95,3 +95,175 @@ def test_a_config_without_time_limits_runs_the_schema_defaults(tmp_path):
             values = flag_values(command, flag)
             assert len(values) == 1, (flag, command)
             assert (values[0] if isinstance(default, str) else float(values[0])) == default, (flag, command)
+
+
+# Fine-tuning: each job's --settings holds only what that job reads (pvq.finetune.settings).
+
+def finetune_jobs(config: dict) -> dict[tuple, str]:
+    """Every fine-tuning job the rules make for ``config``, keyed (step, model, method, long), with the
+    --settings its rule passes."""
+    from pvq.finetune.settings import job_settings
+
+    section = config["finetune"]
+    jobs = {("table", None, None, False): job_settings(config, "table").to_json()}
+    for model in section["models"]:
+        jobs[("baseline", model, None, False)] = job_settings(config, "baseline", model).to_json()
+        for method in ("quant", "prune"):
+            for long in (False, True):
+                jobs[("run", model, method, long)] = job_settings(config, "run", model, method, long=long).to_json()
+    for model in section["sensitivity"]["models"]:
+        jobs[("sensitivity", model, None, False)] = job_settings(config, "sensitivity", model).to_json()
+    return jobs
+
+
+def changed_jobs(edit) -> set[tuple]:
+    """The jobs whose --settings differ after ``edit`` (a function of the raw config) is applied."""
+    import copy
+
+    from pvq.config import load_config, validate
+
+    base = load_config(REPO / "config.yaml", SMOKE)
+    edited = copy.deepcopy(base)
+    edit(edited)
+    before, after = finetune_jobs(base), finetune_jobs(validate(edited))
+    assert before.keys() == after.keys()
+    return {job for job in before if before[job] != after[job]}
+
+
+def runs(model: str, methods=("quant", "prune"), longs=(False, True)) -> set[tuple]:
+    return {("run", model, method, long) for method in methods for long in longs}
+
+
+def test_one_models_learning_rate_changes_only_that_models_runs():
+    def edit(config):
+        config["finetune"]["models"]["digits_resnet"]["lr"] *= 2
+
+    assert changed_jobs(edit) == runs("digits_resnet")
+
+
+def test_a_strategy_setting_changes_only_its_methods_runs():
+    def scale_lr(config):
+        config["finetune"]["scale_lr"] *= 2
+
+    def ramp(config):
+        config["finetune"]["ramp_fraction"] = 0.5
+
+    assert changed_jobs(scale_lr) == runs("digits_resnet", ["quant"]) | runs("efficientnet_lite0", ["quant"])
+    assert changed_jobs(ramp) == runs("digits_resnet", ["prune"]) | runs("efficientnet_lite0", ["prune"])
+
+
+def test_a_tasks_data_changes_only_the_models_of_that_task():
+    def photos(config):
+        config["finetune"]["photos"]["resolution"] = 80
+
+    def digits_width(config):
+        config["finetune"]["digits"]["width"] = 16
+
+    lite0 = {("baseline", "efficientnet_lite0", None, False), ("sensitivity", "efficientnet_lite0", None, False)}
+    digits = {("baseline", "digits_resnet", None, False), ("sensitivity", "digits_resnet", None, False)}
+    assert changed_jobs(photos) == lite0 | runs("efficientnet_lite0")
+    assert changed_jobs(digits_width) == digits | runs("digits_resnet")
+
+
+def test_keys_that_choose_jobs_or_drawings_change_no_jobs_settings():
+    def bits(config):
+        config["finetune"]["models"]["efficientnet_lite0"]["bits"] = [2, 4]
+
+    def drawn(config):
+        config["finetune"]["representations"]["models"] = ["digits_resnet"]
+
+    def imagenet(config):
+        config["imagenet_path"] = "/data/imagenet"  # only ImageNet-task models read it
+
+    def long_factor(config):
+        config["finetune"]["long_factor"] = 3
+
+    def sensitivity_bits(config):
+        config["finetune"]["sensitivity"]["bits"] = [3, 4]
+
+    def not_supported(config):
+        config["finetune"]["not_supported"] = {"DeepLab-V3": {"metric": "mIoU", "reason": "no VOC"}}
+
+    assert changed_jobs(bits) == set()
+    assert changed_jobs(drawn) == set()
+    assert changed_jobs(imagenet) == set()
+    assert changed_jobs(long_factor) == runs("digits_resnet", longs=[True]) | runs("efficientnet_lite0", longs=[True])
+    assert changed_jobs(sensitivity_bits) == {("sensitivity", "digits_resnet", None, False),
+                                              ("sensitivity", "efficientnet_lite0", None, False)}
+    assert changed_jobs(not_supported) == {("table", None, None, False)}
+
+
+def test_run_settings_hold_what_the_run_reads():
+    from pvq.config import load_config
+    from pvq.finetune.settings import job_settings
+
+    config = load_config(REPO / "config.yaml", SMOKE)
+    quant = job_settings(config, "run", "efficientnet_lite0", "quant").values
+    hyper = config["finetune"]["models"]["efficientnet_lite0"]
+    assert quant["models"] == {"efficientnet_lite0": {k: v for k, v in hyper.items() if k != "bits"}}
+    assert quant["photos"] == config["finetune"]["photos"] and "digits" not in quant and "imagenet" not in quant
+    assert quant["scale_lr"] == config["finetune"]["scale_lr"] and "ramp_fraction" not in quant
+    assert (quant["seed"], quant["baseline_bits"], quant["first_last"]) == (
+        config["seed"], config["baseline_bits"], config["finetune"]["first_last"])
+    digits = job_settings(config, "run", "digits_resnet", "prune", long=True).values
+    assert digits["models"]["digits_resnet"]["lr_grid"] == config["finetune"]["lr_grid"]  # the shared grid, resolved
+    assert digits["long_factor"] == config["finetune"]["long_factor"] and "scale_lr" not in digits
+
+
+def test_an_imagenet_models_settings_carry_the_imagenet_path():
+    from pvq.config import load_config
+    from pvq.finetune.settings import job_settings
+
+    config = load_config(REPO / "config.yaml", PAPER)
+    model = next(m for m, hp in config["finetune"]["models"].items() if hp["task"] == "imagenet")
+    values = job_settings(config, "baseline", model).values
+    assert values["imagenet_path"] == config["imagenet_path"] and values["imagenet"] == config["finetune"]["imagenet"]
+    assert "photos" not in values and "digits" not in values
+
+
+def test_a_job_refuses_another_jobs_settings(tmp_path):
+    from pvq.__main__ import main
+    from pvq.config import load_config
+    from pvq.finetune.settings import JobSettings, SettingsError, job_settings
+
+    config = load_config(REPO / "config.yaml", SMOKE)
+    baseline = job_settings(config, "baseline", "digits_resnet").to_json()
+    with pytest.raises(SettingsError, match=r"built for \(step, model, method, long\) = \('baseline'"):
+        main(["finetune", "table", "--input", str(tmp_path / "x.json"), "--settings", baseline,
+              "--caption", "c", "--out", str(tmp_path / "t.csv")])
+    with pytest.raises(SettingsError, match="JobSettings"):
+        JobSettings.from_json('{"seed": 0}')  # the old whole-section JSON
+    with pytest.raises(SettingsError, match="not in finetune.models"):
+        job_settings(config, "run", "resnet9000", "quant")
+    with pytest.raises(SettingsError, match="run step only"):
+        job_settings(config, "baseline", "digits_resnet", "quant")
+    assert JobSettings.from_json(baseline).to_json() == baseline
+
+
+def finetune_commands(stdout: str) -> dict[tuple, str]:
+    """(step, model, method, long) -> --settings of every `python -m pvq finetune` command printed."""
+    commands = {}
+    for line in stdout.splitlines():
+        if "python -m pvq finetune " not in line:
+            continue
+        words = shlex.split(line[line.index("python -m pvq finetune "):])
+        value = {flag: words[i + 1] for i, flag in enumerate(words[:-1]) if flag.startswith("--")}
+        key = (words[4], value.get("--model"), value.get("--method"), "--long" in words)
+        commands[key] = value["--settings"]
+    return commands
+
+
+@pytest.mark.pipeline
+def test_snakemake_passes_a_changed_models_key_only_to_its_jobs(tmp_path):
+    """Two dry runs, the second with digits_resnet's epochs changed: the printed commands' --settings
+    differ for digits_resnet's runs only."""
+    overlay = tmp_path / "epochs.yaml"
+    overlay.write_text("finetune:\n  models:\n    digits_resnet: {epochs: 3}\n")
+    targets = ["table1", "table5", "fig6"]
+    before = finetune_commands(snakemake("-n", "-p", "--cores", "1", "--configfile", str(SMOKE), *targets,
+                                         workdir=tmp_path / "a").stdout)
+    after = finetune_commands(snakemake("-n", "-p", "--cores", "1", "--configfile", str(SMOKE), str(overlay),
+                                        *targets, workdir=tmp_path / "b").stdout)
+    assert before.keys() == after.keys() and len(before) > 6
+    assert {job for job in before if before[job] != after[job]} == {
+        ("run", "digits_resnet", method, long) for method in ("quant", "prune") for long in (False, True)}
