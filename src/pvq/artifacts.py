@@ -11,7 +11,7 @@ from pvq.finetune.artifacts import REPRESENTATIONS, SENSITIVITY, SENSITIVITY_COR
 from pvq.io import Table
 from pvq.perlayer.artifacts import CHUNK_BOXES, FORMAT_BOXES, LAYER_BOUNDS, LAYER_FORMATS
 from pvq.ptq.artifacts import PTQ_RESULTS
-from pvq.zoo.artifacts import ZOO_SWEEP
+from pvq.zoo.artifacts import ZOO_REGIONS, ZOO_SWEEP
 
 INPUTS: dict[str, Table] = {
     "normal": NORMAL,
@@ -21,6 +21,7 @@ INPUTS: dict[str, Table] = {
     "analytic_formats": ANALYTIC_FORMATS,
     "pareto": FORMATS_PARETO,
     "zoo": ZOO_SWEEP,
+    "zoo_regions": ZOO_REGIONS,
     "perlayer": LAYER_BOUNDS,
     "perlayer_boxes": CHUNK_BOXES,
     "format_boxes": FORMAT_BOXES,
