@@ -221,6 +221,23 @@ def test_an_imagenet_models_settings_carry_the_imagenet_path():
     assert "photos" not in values and "digits" not in values
 
 
+def test_a_task_without_a_data_entry_gets_the_whole_section():
+    """A new task (say one with its own finetune.<task> section) runs with every key until TASK_DATA
+    names its sections: reruns too many jobs, never misses a key."""
+    import copy
+
+    from pvq.config import load_config
+    from pvq.finetune.settings import TASK_DATA, job_settings
+
+    config = copy.deepcopy(load_config(REPO / "config.yaml", SMOKE))
+    config["finetune"]["models"]["efficientnet_lite0"]["task"] = "voc"
+    config["finetune"]["voc"] = {"crop": 513}
+    assert "voc" not in TASK_DATA
+    values = job_settings(config, "run", "efficientnet_lite0", "quant").values
+    assert values["voc"] == {"crop": 513} and values["photos"] == config["finetune"]["photos"]
+    assert "imagenet_path" in values and values["models"].keys() == {"efficientnet_lite0"}
+
+
 def test_a_job_refuses_another_jobs_settings(tmp_path):
     from pvq.__main__ import main
     from pvq.config import load_config

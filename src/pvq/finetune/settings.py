@@ -16,7 +16,7 @@ from typing import Any
 STEPS = ("baseline", "run", "sensitivity", "table")
 METHODS = ("quant", "prune")
 # The config sections (of finetune, or top-level) a task's data comes from. A task not listed here
-# gets every one of them: an unneeded rerun at worst, never a missing key.
+# gets the whole finetune section and imagenet_path: an unneeded rerun at worst, never a missing key.
 TASK_DATA = {"digits": ("digits",), "photos": ("photos",), "imagenet": ("imagenet", "imagenet_path")}
 # What the strategies read: LSQ's scale optimiser, GMP's schedule (pvq.finetune.experiment.make_strategy).
 METHOD_KEYS = {"quant": ("scale_lr",), "prune": ("ramp_fraction", "mask_update_steps")}
@@ -65,8 +65,8 @@ class JobSettings:
                                 f"long={long}) from the rule")
 
 
-def _task_sections(task: str) -> tuple[str, ...]:
-    return TASK_DATA.get(task, tuple(key for keys in TASK_DATA.values() for key in keys))
+def _task_sections(task: str, section: dict) -> tuple[str, ...]:
+    return TASK_DATA.get(task, tuple(key for key in section if key != "models") + ("imagenet_path",))
 
 
 def job_settings(config: dict, step: str, model: str | None = None, method: str | None = None,
@@ -92,7 +92,7 @@ def job_settings(config: dict, step: str, model: str | None = None, method: str 
     hyper = dict(section["models"][model])
     task = hyper["task"]
     values = {"seed": top["seed"], "threads": section["threads"]}
-    values.update({key: top[key] if key in top else section[key] for key in _task_sections(task)
+    values.update({key: top[key] if key in top else section[key] for key in _task_sections(task, section)
                    if key in top or key in section})
     if step == "run":
         hyper.pop("bits", None)
