@@ -71,3 +71,20 @@ def test_an_indirect_import_through_a_primitive_is_caught(tmp_path):
     result = lint_imports(src)
     assert result.returncode != 0
     assert "pvq.plots is not allowed to import torch" in result.stdout, result.stdout
+
+
+def test_every_package_has_a_place_in_the_map():
+    """A new package or module of pvq must be placed: a stage (no plot imports it), a primitive (imports
+    no stage), or one of the readers and entry points; otherwise the contracts would not see it."""
+    import tomllib
+
+    contracts = {c["id"]: c for c in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]}
+    stages = set(contracts["stages-write-files"]["source_modules"])
+    primitives = set(contracts["primitives-below-stages"]["source_modules"])
+    readers_and_entry_points = {"pvq.plots", "pvq.report", "pvq.artifacts", "pvq.__main__", "pvq.provenance_cli"}
+    assert stages <= set(contracts["plots-read-files"]["forbidden_modules"])
+    assert stages <= set(contracts["primitives-below-stages"]["forbidden_modules"])
+    root = REPO / "src" / "pvq"
+    found = {f"pvq.{p.stem}" for p in root.glob("*.py") if p.stem != "__init__"}
+    found |= {f"pvq.{p.parent.name}" for p in root.glob("*/__init__.py")}
+    assert found == stages | primitives | readers_and_entry_points
