@@ -87,7 +87,7 @@ def test_a_config_without_time_limits_runs_the_schema_defaults(tmp_path):
     carries the schema's defaults (a default restated in a rule or the CLI would show here)."""
     overlay = tmp_path / "no_limits.yaml"
     overlay.write_text("perlayer:\n  time_limits: {}\n  oneshot: {}\n")
-    result = snakemake("-n", "-p", "--cores", "1", "--configfile", str(SMOKE), str(overlay), "table3", "fig13",
+    result = snakemake("table3", "fig13", "-n", "-p", "--cores", "1", "--configfile", str(SMOKE), str(overlay),
                        workdir=tmp_path)
     commands = [line for line in result.stdout.splitlines() if "python -m pvq perlayer" in line]
     solve = [c for c in commands if re.search(r"perlayer solve ", c)]
@@ -285,10 +285,10 @@ def test_snakemake_passes_a_changed_models_key_only_to_its_jobs(tmp_path):
     overlay = tmp_path / "epochs.yaml"
     overlay.write_text("finetune:\n  models:\n    digits_resnet: {epochs: 3}\n")
     targets = ["table1", "table5", "fig6"]
-    before = finetune_commands(snakemake("-n", "-p", "--cores", "1", "--configfile", str(SMOKE), *targets,
+    before = finetune_commands(snakemake(*targets, "-n", "-p", "--cores", "1", "--configfile", str(SMOKE),
                                          workdir=tmp_path / "a").stdout)
-    after = finetune_commands(snakemake("-n", "-p", "--cores", "1", "--configfile", str(SMOKE), str(overlay),
-                                        *targets, workdir=tmp_path / "b").stdout)
+    after = finetune_commands(snakemake(*targets, "-n", "-p", "--cores", "1", "--configfile", str(SMOKE),
+                                        str(overlay), workdir=tmp_path / "b").stdout)
     assert before.keys() == after.keys() and len(before) > 6
     assert {job for job in before if before[job] != after[job]} == {
         ("run", "digits_resnet", method, long) for method in ("quant", "prune") for long in (False, True)}
