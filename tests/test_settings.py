@@ -208,13 +208,14 @@ def test_run_settings_hold_what_the_run_reads():
     config = load_config(REPO / "config.yaml", SMOKE)
     quant = job_settings(config, "run", "efficientnet_lite0", "quant").values
     hyper = config["finetune"]["models"]["efficientnet_lite0"]
-    assert quant["models"] == {"efficientnet_lite0": {k: v for k, v in hyper.items() if k != "bits"}}
+    assert quant["models"] == {"efficientnet_lite0": {k: v for k, v in hyper.items() if k not in ("bits", "lr_grid")}}
+    assert quant["lr_grid"] == hyper["lr_grid"]  # the model's own grid
     assert quant["photos"] == config["finetune"]["photos"] and "digits" not in quant and "imagenet" not in quant
     assert quant["scale_lr"] == config["finetune"]["scale_lr"] and "ramp_fraction" not in quant
     assert (quant["seed"], quant["baseline_bits"], quant["first_last"]) == (
         config["seed"], config["baseline_bits"], config["finetune"]["first_last"])
     digits = job_settings(config, "run", "digits_resnet", "prune", long=True).values
-    assert digits["models"]["digits_resnet"]["lr_grid"] == config["finetune"]["lr_grid"]  # the shared grid, resolved
+    assert digits["lr_grid"] == config["finetune"]["lr_grid"]  # no grid of its own: the shared one
     assert digits["long_factor"] == config["finetune"]["long_factor"] and "scale_lr" not in digits
 
 
@@ -292,3 +293,25 @@ def test_snakemake_passes_a_changed_models_key_only_to_its_jobs(tmp_path):
     assert before.keys() == after.keys() and len(before) > 6
     assert {job for job in before if before[job] != after[job]} == {
         ("run", "digits_resnet", method, long) for method in ("quant", "prune") for long in (False, True)}
+
+
+@pytest.mark.parametrize("model", ["digits_resnet", "efficientnet_lite0"])
+@pytest.mark.parametrize("method", ["quant", "prune"])
+def test_a_runs_settings_answer_what_the_experiment_asks(model, method):
+    """The run's own cut of the config gives the experiment the same schedule, grid, seeds and strategy
+    as the whole section does (a key missing from the cut would raise here)."""
+    from pvq.config import load_config
+    from pvq.finetune import experiment
+    from pvq.finetune.settings import job_settings
+
+    config = load_config(REPO / "config.yaml", SMOKE)
+    whole = {**config["finetune"], "seed": config["seed"], "baseline_bits": config["baseline_bits"],
+             "imagenet_path": config["imagenet_path"]}
+    mine = job_settings(config, "run", model, method, long=True).values
+    for settings in (whole, mine):
+        assert experiment.task_kind(model, settings) == config["finetune"]["models"][model]["task"]
+    assert experiment.lr_grid_of(model, mine) == experiment.lr_grid_of(model, whole)
+    assert experiment.run_seeds(model, mine) == experiment.run_seeds(model, whole)
+    assert experiment.schedule_of(model, mine, mine["long_factor"]) == experiment.schedule_of(
+        model, whole, whole["long_factor"])
+    assert vars(experiment.make_strategy(method, 4, mine)) == vars(experiment.make_strategy(method, 4, whole))

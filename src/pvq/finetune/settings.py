@@ -73,7 +73,7 @@ def job_settings(config: dict, step: str, model: str | None = None, method: str 
                  long: bool = False) -> JobSettings:
     """The settings job (``step``, ``model``, ``method``, ``long``) reads from the validated ``config``
     (schema defaults filled in): ``baseline`` and ``sensitivity`` need the model's task and data,
-    ``run`` adds the model's hyper-parameters (its ``lr_grid`` resolved, its ``bits`` list left out:
+    ``run`` adds the model's hyper-parameters (its ``lr_grid`` resolved into ``lr_grid``, its ``bits`` list left out:
     that list says which jobs exist, not how one runs) and the method's strategy settings,
     ``table`` the rows not run and the bit widths."""
     if step not in STEPS:
@@ -96,7 +96,7 @@ def job_settings(config: dict, step: str, model: str | None = None, method: str 
                    if key in top or key in section})
     if step == "run":
         hyper.pop("bits", None)
-        hyper["lr_grid"] = hyper.get("lr_grid", section["lr_grid"])
+        values["lr_grid"] = hyper.pop("lr_grid", section["lr_grid"])  # the model's own grid, or the shared one
         values.update({key: top[key] if key in top else section[key] for key in RUN_KEYS})
         values.update({key: section[key] for key in METHOD_KEYS[method]})
         if long:
