@@ -43,7 +43,7 @@ from pvq.config import load_config
 from pvq.perlayer.activations import capture_inputs
 from pvq.perlayer.collect import Selection, calibration_images, layer_chunks
 from pvq.perlayer.models import load_model_for_inputs, weight_layer
-from pvq.perlayer.solve import Limits, solve_channel
+from pvq.perlayer.solve import Limits, OneShot, solve_channel
 from pvq.quantize import mse_optimal_scale
 
 LAYERS = ["_blocks.11._project_conv", "_blocks.15._expand_conv"]
@@ -221,8 +221,7 @@ def whole_layer_estimate(config: dict, pairs: int, seed: int) -> None:
                           Selection(section["chunk_features"], 0, 0, config["seed"]))
     weight = modules[WHOLE_LAYER].weight.detach().double().numpy()
     deltas = [mse_optimal_scale(weight, b) for b in section["bits"]]
-    limits = Limits(prune_exact=section["time_limits"]["prune_exact"],
-                    quant_exact=section["time_limits"]["quant_exact"], heuristic_samples=section["heuristic_samples"])
+    limits, oneshot = Limits.from_config(section), OneShot(**section["oneshot"])
     rng = np.random.default_rng(seed)
     total = len(chunks) * weight.shape[0]
     seconds, uncertified = [], 0
@@ -232,7 +231,7 @@ def whole_layer_estimate(config: dict, pairs: int, seed: int) -> None:
         start = time.perf_counter()
         for bits, delta in zip(section["bits"], deltas):
             row = solve_channel(chunk["R"], chunk["w0"][channel], bits, delta, config["baseline_bits"], limits,
-                                seed=config["seed"] + channel, with_mip=False)
+                                seed=config["seed"] + channel, with_mip=False, oneshot=oneshot)
             uncertified += (row["prune_status"] != "optimal") + (row["quant_status"] != "optimal")
         seconds.append(time.perf_counter() - start)
     mean, sem = np.mean(seconds), np.std(seconds, ddof=1) / np.sqrt(len(seconds)) if len(seconds) > 1 else np.nan

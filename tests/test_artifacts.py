@@ -12,6 +12,7 @@ import torch
 from pvq.__main__ import main
 from pvq.analytic.artifacts import NORMAL
 from pvq.finetune.artifacts import FP_WEIGHTS, RUN
+from pvq.finetune.settings import JobSettings
 from pvq.io import ArtifactError
 from pvq.perlayer.artifacts import LAYER_PART
 from pvq.zoo.artifacts import ZOO_SWEEP
@@ -110,7 +111,8 @@ def test_a_corrupt_inputs_npz_is_named(tmp_path, capsys):
     out = tmp_path / "part.csv"
     argv = ["perlayer", "solve", "--inputs", npz, "--model", "m", "--layer", "x", "--part", 0, "--parts", 1,
             "--prune-time-limit", 1, "--quant-time-limit", 1, "--mip-time-limit", 1, "--mip-channels", 0,
-            "--heuristic-samples", 1, "--damp", 0.01, "--order", "act", "--out", out]
+            "--mip-bits", "--heuristic-samples", 1, "--damp", 0.01, "--order", "act",
+            "--baseline-bits", 16, "--seed", 0, "--out", out]
     fails_naming(capsys, argv, npz, "collect_layer_inputs", [out])
     np.savez(npz, **{"other/chunk": np.arange(3)})  # inputs of another config: no such layer
     assert "holds no layer 'x'" in fails_naming(capsys, argv, npz, "collect_layer_inputs", [out])
@@ -148,7 +150,7 @@ def test_table1_stops_on_a_cut_run_record(tmp_path, capsys):
     RUN.write(record, run)
     cut(run, 0.8)
     out = tmp_path / "table1.csv"
-    settings = json.dumps({"not_supported": {}, "bits": [4]})
+    settings = JobSettings("table", None, None, False, json.dumps({"not_supported": {}, "bits": [4]})).to_json()
     fails_naming(capsys, ["finetune", "table", "--input", run, "--settings", settings, "--caption", "c",
                           "--out", out], run, "finetune_run finetune_run_long", [out])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -196,3 +197,57 @@ def test_card_and_comparison_rules_depend_on_the_artifacts_they_read(tmp_path):
     for rule in ("sweep_zoo_model", "compute_analytic_normal", "compute_analytic_student_t", "bound_layer_part"):
         assert f"rule {rule}:" in jobs or f"localrule {rule}:" in jobs, rule
     assert "write_quantization_card" in jobs and "compare_published" in jobs
+
+
+def formats_artifacts(tmp_path, specs, model="efficientnet_lite0", shapes=((8, 64), (16, 128)), pareto=True):
+    """A formats sweep of ``model``'s tensors of ``shapes``, bits per weight from each method's own
+    storage rule (pvq.methods), and its Pareto points."""
+    from pvq.methods import parse
+
+    rows = [{"model": model, "tensor": f"t{i}", "numel": int(np.prod(shape)), "kurtosis": 3.0, "spec": spec,
+             "family": parse(spec).family, "bits_per_weight": parse(spec).bits_per_weight(shape), "snr_db": 20.0}
+            for i, shape in enumerate(shapes) for spec in specs]
+    artifacts = {"formats": [write_csv(tmp_path / f"{model}.csv", pd.DataFrame(rows), "formats")]}
+    if pareto:
+        points = pd.DataFrame({"model": model, "spec": specs, "family": [parse(s).family for s in specs],
+                               "tensors": len(shapes), "bits_per_weight": [4.0 + i for i in range(len(specs))],
+                               "snr_db": 20.0, "front_family": True, "front_all": [i % 2 == 0 for i in range(len(specs))]})
+        artifacts["pareto"] = [write_csv(tmp_path / "pareto.csv", points, "pareto")]
+    return artifacts
+
+
+def test_formats_card_describes_each_spec_from_its_value_and_the_run(tmp_path):
+    specs = ["int4/per-channel/mse", "mxfp4", "nvfp4", "prune/2:4", "prune/u0.75", "prune/2:4+int4/per-channel/mse"]
+    card = quantization_card("formats", config(), formats_artifacts(tmp_path, specs))
+    lines = {line.split(" | ")[0].strip("| "): line for line in card.splitlines() if line.startswith("| ")}
+    # int4 per channel on (8, 64): 4 bits + one FP16 scale per 64 weights = 4.25; on (16, 128): 4.125
+    assert "INT4, integers -8..7; one scale per output channel, MSE-optimal" in lines["int4/per-channel/mse"]
+    assert "4.125-4.25 bits per weight on 2 tensors" in lines["int4/per-channel/mse"]
+    # MXFP4: E2M1 codes + one E8M0 per 32 weights = 4.25 on both shapes; NVFP4: + E4M3 per 16 and one FP32
+    assert "FP4 E2M1 (largest 6, smallest 0.5); one scale per 32 consecutive weights" in lines["mxfp4"]
+    assert "OCP MX v1.0 shared exponent" in lines["mxfp4"] and "stored as E8M0 (8 bits)" in lines["mxfp4"]
+    assert "; 4.25 bits per weight" in lines["mxfp4"]
+    assert "max rule" in lines["nvfp4"] and "times one FP32 (32 bits) scale per tensor" in lines["nvfp4"]
+    assert f"{4.5 + 32 / 2048:.4g}-{4.5 + 32 / 512:.4g} bits per weight" in lines["nvfp4"]
+    # 2:4: half the weights in FP16 + 2 bits of metadata per kept weight = 9; u0.75: 4 + 1 (bitmap) = 5
+    assert "2:4, 2 kept of every 4" in lines["prune/2:4"] and "N:M metadata, 2 bits per kept weight" in lines["prune/2:4"]
+    assert "; 9 bits per weight" in lines["prune/2:4"]
+    assert "unstructured, sparsity 0.75" in lines["prune/u0.75"] and "; 5 bits per weight" in lines["prune/u0.75"]
+    assert "then the kept weights: INT4" in lines["prune/2:4+int4/per-channel/mse"]
+    assert "| grids | 4 |" in card and "efficientnet_lite0: 2 tensors, 2,560 weights" in card
+    assert "| efficientnet_lite0 | int4/per-channel/mse, nvfp4, prune/u0.75 |" in card  # the front, by bits
+    assert weights_name("efficientnet_lite0") in card and "the first" not in card
+    assert "## Analytic comparison" not in card  # not given: not described
+
+
+def test_formats_card_follows_a_different_run(tmp_path):
+    card = quantization_card("formats", config(formats={"max_tensors": 1}),
+                             formats_artifacts(tmp_path, ["fp8-e4m3/per-tensor/mse", "int8/group32/max"],
+                                               model="efficientnet_lite1", shapes=((4, 32),), pareto=False))
+    assert "FP8 E4M3 (largest 448" in card and "one scale per tensor" in card
+    assert "one scale per 32 consecutive weights" in card and "max rule" in card
+    assert "| grids | 8 |" in card and "the first 1 of each model" in card
+    assert "## Pruning method\n\n| design choice | this experiment |\n|---|---|\n| specs | none run |" in card
+    assert weights_name("efficientnet_lite1") in card and "Pareto" not in card
+    with pytest.raises(ValueError, match="--input formats="):
+        quantization_card("formats", config(), {})

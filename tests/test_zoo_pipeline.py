@@ -76,8 +76,8 @@ def planned_jobs(*args: str, workdir) -> dict[str, int]:
 
 def test_fig3_target_plans_only_the_zoo(tmp_path):
     jobs = planned_jobs("fig3", "--configfile", str(SMOKE), workdir=tmp_path)
-    assert jobs == {"sweep_zoo_model": 1, "plot_fig3_zoo_snr": 2, "plot_fig3_kurtosis_regions": 2,
-                    "fig3": 1, "total": 6}
+    assert jobs == {"sweep_zoo_model": 1, "summarize_zoo_regions": 1, "plot_fig3_zoo_snr": 2,
+                    "plot_fig3_kurtosis_regions": 2, "fig3": 1, "total": 7}
     jobs = planned_jobs("table2", "--configfile", str(SMOKE), workdir=tmp_path)
     assert jobs == {"sweep_zoo_model": 1, "tabulate_table2": 1, "table2": 1, "total": 3}
 

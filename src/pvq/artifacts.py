@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pvq.allocation.artifacts import ACCURACY, CHOICES, CHOICES_SUMMARY, FORMATS_SHARES, FORMATS_SUMMARY, SUMMARY
 from pvq.analytic.artifacts import ANALYTIC_FORMATS, NORMAL, NORMAL_LEVELS, NORMAL_PROFILE, STUDENT_T
-from pvq.formats.artifacts import FORMATS_PARETO
+from pvq.formats.artifacts import FORMATS_PARETO, FORMATS_SWEEP
 from pvq.finetune.artifacts import REPRESENTATIONS, SENSITIVITY, SENSITIVITY_CORRELATION, TABLE1, TABLE5
 from pvq.io import Table
 from pvq.perlayer.artifacts import CHUNK_BOXES, FORMAT_BOXES, LAYER_BOUNDS, LAYER_FORMATS
 from pvq.ptq.artifacts import PTQ_RESULTS
-from pvq.zoo.artifacts import ZOO_SWEEP
+from pvq.zoo.artifacts import ZOO_REGIONS, ZOO_SWEEP
 
 INPUTS: dict[str, Table] = {
     "normal": NORMAL,
@@ -20,7 +20,9 @@ INPUTS: dict[str, Table] = {
     "student_t": STUDENT_T,
     "analytic_formats": ANALYTIC_FORMATS,
     "pareto": FORMATS_PARETO,
+    "formats": FORMATS_SWEEP,
     "zoo": ZOO_SWEEP,
+    "zoo_regions": ZOO_REGIONS,
     "perlayer": LAYER_BOUNDS,
     "perlayer_boxes": CHUNK_BOXES,
     "format_boxes": FORMAT_BOXES,

@@ -1,14 +1,13 @@
 # Full-model fine-tuning (paper §5, App. D, G-I): QAT (LSQ) vs gradual magnitude pruning, one job
 # per (model, method, bits); Table 1, Table 5 (longer schedule), Fig. 6 (single-layer SNR vs accuracy),
 # Fig. 7/8 (representations per layer and epoch).
-import json
-
+# Each job gets only the settings it reads (pvq.finetune.settings), so editing one model's key reruns that
+# model's jobs and no other.
 from pvq.config import finetune_bits
+from pvq.finetune.settings import job_settings
 
 FINETUNE = config["finetune"]
 FINETUNE_DIR = f"{RESULTS}/finetune"
-FINETUNE_SETTINGS = json.dumps({**FINETUNE, "seed": config["seed"], "baseline_bits": config["baseline_bits"],
-                                "imagenet_path": config["imagenet_path"]}, sort_keys=True)
 FINETUNE_MODELS = list(FINETUNE["models"])
 EXPERIMENTS.append("finetune")
 # Every (model, method, bits) cell, each model at its own bit widths; Table 5's under long/.
@@ -27,7 +26,7 @@ rule train_fp_baseline:
         weights=f"{FINETUNE_DIR}/{{model}}/fp.pt",
         record=f"{FINETUNE_DIR}/{{model}}/fp.json",
     params:
-        settings=FINETUNE_SETTINGS,
+        settings=lambda wildcards: job_settings(config, "baseline", wildcards.model).to_json(),
     threads: FINETUNE["threads"]
     conda:
         CONDA_ENV
@@ -48,7 +47,7 @@ rule finetune_run:
         record=f"{FINETUNE_DIR}/{{model}}/{{method}}-b{{bits}}.json",
         representations=f"{FINETUNE_DIR}/{{model}}/{{method}}-b{{bits}}_representations.csv",
     params:
-        settings=FINETUNE_SETTINGS,
+        settings=lambda wildcards: job_settings(config, "run", wildcards.model, wildcards.method).to_json(),
         flags=f"--checkpoint-dir {FINETUNE_DIR}/{{model}}/checkpoints" if FINETUNE["checkpoint"] else "",
     threads: FINETUNE["threads"]
     conda:
@@ -70,7 +69,7 @@ use rule finetune_run as finetune_run_long with:
         record=f"{FINETUNE_DIR}/{{model}}/long/{{method}}-b{{bits}}.json",
         representations=f"{FINETUNE_DIR}/{{model}}/long/{{method}}-b{{bits}}_representations.csv",
     params:
-        settings=FINETUNE_SETTINGS,
+        settings=lambda wildcards: job_settings(config, "run", wildcards.model, wildcards.method, long=True).to_json(),
         flags="--long" + (f" --checkpoint-dir {FINETUNE_DIR}/{{model}}/long/checkpoints"
                           if FINETUNE["checkpoint"] else ""),
     log:
@@ -87,7 +86,7 @@ rule measure_layer_sensitivity:
         table=f"{FINETUNE_DIR}/{{model}}/sensitivity.csv",
         correlation=f"{FINETUNE_DIR}/{{model}}/sensitivity_correlation.csv",
     params:
-        settings=FINETUNE_SETTINGS,
+        settings=lambda wildcards: job_settings(config, "sensitivity", wildcards.model).to_json(),
     threads: FINETUNE["threads"]
     conda:
         CONDA_ENV
@@ -118,7 +117,7 @@ rule tabulate_table1:
         md=f"{TABLES}/table1_finetune.md",
         tex=f"{TABLES}/table1_finetune.tex",
     params:
-        settings=FINETUNE_SETTINGS,
+        settings=job_settings(config, "table").to_json(),
         caption="QAT vs magnitude pruning with fine-tuning, equal model size and epochs (Table 1)",
     conda:
         CONDA_ENV
@@ -140,7 +139,7 @@ use rule tabulate_table1 as tabulate_table5 with:
         md=f"{TABLES}/table5_finetune_long.md",
         tex=f"{TABLES}/table5_finetune_long.tex",
     params:
-        settings=FINETUNE_SETTINGS,
+        settings=job_settings(config, "table").to_json(),
         caption=f"QAT vs magnitude pruning with {FINETUNE['long_factor']}x longer fine-tuning (Table 5)",
     log:
         f"{LOGS}/tables/table5_finetune_long.log",

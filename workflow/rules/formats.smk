@@ -7,6 +7,7 @@ FORMATS = config["formats"]
 # Canonical spec strings; a spec that does not parse stops the workflow here, naming its config key.
 FORMAT_SPECS = list(checked_methods(FORMATS["specs"]))
 FORMATS_CSVS = expand(f"{RESULTS}/formats/{{model}}.csv", model=ZOO_MODELS)
+EXPERIMENTS.append("formats")
 
 
 rule sweep_formats_model:

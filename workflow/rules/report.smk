@@ -30,6 +30,8 @@ CARD_INPUTS = {
     "finetune": {"runs": FINETUNE_RUNS, "long": FINETUNE_LONG_RUNS,
                  "fp": expand(f"{FINETUNE_DIR}/{{model}}/fp.json", model=FINETUNE_MODELS)},
     "ptq": {"ptq": PTQ_CSVS},
+    "formats": {"formats": FORMATS_CSVS, "pareto": rules.summarize_formats.output.csv,
+                "analytic_formats": rules.compute_analytic_formats.output.table},
 }
 CARD_EXPERIMENTS = [name for name in EXPERIMENTS if any(CARD_INPUTS[name].values())]
 

@@ -54,9 +54,25 @@ rule plot_fig3_zoo_snr:
         "python -m pvq plot {wildcards.figure} {params.inputs} --out {output.pdf} {output.png} > {log} 2>&1"
 
 
+rule summarize_zoo_regions:
+    input:
+        zoo=ZOO_CSVS,
+    output:
+        f"{RESULTS}/zoo/kurtosis_regions.csv",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/zoo/kurtosis_regions.log",
+    benchmark:
+        f"{BENCHMARKS}/zoo/kurtosis_regions.tsv"
+    shell:
+        "python -m pvq zoo regions --input {input.zoo} --out {output} > {log} 2>&1"
+
+
 rule plot_fig3_kurtosis_regions:
     input:
         zoo=ZOO_CSVS,
+        regions=rules.summarize_zoo_regions.output,
     output:
         pdf=f"{FIGURES}/{{figure}}.pdf",
         png=report(f"{FIGURES}/{{figure}}.png", caption="../report/fig3_kurtosis_regions.rst",
@@ -72,7 +88,8 @@ rule plot_fig3_kurtosis_regions:
     benchmark:
         f"{BENCHMARKS}/figures/{{figure}}.tsv"
     shell:
-        "python -m pvq plot {wildcards.figure} {params.inputs} --out {output.pdf} {output.png} > {log} 2>&1"
+        "python -m pvq plot {wildcards.figure} {params.inputs} --input zoo_regions={input.regions}"
+        " --out {output.pdf} {output.png} > {log} 2>&1"
 
 
 rule tabulate_table2:
@@ -95,6 +112,6 @@ rule tabulate_table2:
 
 FIG3_FILES = [path for name in FIG3 for path in figure_files(name)]
 TABLE2_FILES = [*rules.tabulate_table2.output]
-STAGE_OUTPUTS["zoo"] = ZOO_CSVS
+STAGE_OUTPUTS["zoo"] = ZOO_CSVS + list(rules.summarize_zoo_regions.output)
 STAGE_OUTPUTS.setdefault("figures", []).extend(FIG3_FILES)
 STAGE_OUTPUTS.setdefault("tables", []).extend(TABLE2_FILES)

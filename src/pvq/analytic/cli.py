@@ -24,10 +24,9 @@ def add_arguments(parser) -> None:
     for p in (normal, t):
         p.add_argument("--bits", type=int, nargs="+", required=True,
                        help="bit widths b, each against pruning at sparsity 1 - b/baseline-bits")
-        p.add_argument("--baseline-bits", type=int, default=16,
-                       help="bits of an uncompressed weight (default %(default)s: FP16)")
-        p.add_argument("--scan-points", type=int, default=2000,
-                       help="points of the global scan over the quantization step (default %(default)s)")
+        p.add_argument("--baseline-bits", type=int, required=True, help="bits of an uncompressed weight (16: FP16)")
+        p.add_argument("--scan-points", type=int, required=True,
+                       help="points of the global scan over the quantization step")
         p.add_argument("--out", required=True, help="comparison table (CSV)")
 
 

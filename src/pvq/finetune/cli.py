@@ -1,11 +1,10 @@
 """Fine-tuning (§5, App. D, G-I): FP baseline, one (model, method, bits) run, layer sensitivity, Tables 1/5.
 
-``--settings`` is the JSON of the config's finetune section plus seed, baseline_bits and imagenet_path
-(the rule builds it)."""
+``--settings`` is the JSON of the job's own settings (pvq.finetune.settings.JobSettings: what that job
+reads of the config's finetune section, seed, baseline_bits and imagenet_path; the rule builds it)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -32,14 +31,14 @@ def add_arguments(parser) -> None:
                    (run, "the cell's record: every seed's test metrics at its best learning rate, and their means (JSON)"),
                    (sens, "one row per (layer, method, bits) (CSV)")):
         p.add_argument("--model", required=True, help="digits_resnet or an ImageNet model of finetune.models")
-        p.add_argument("--settings", required=True, help="JSON of the resolved finetune settings")
+        p.add_argument("--settings", required=True, help="JSON of the job's settings (JobSettings.to_json)")
         p.add_argument("--out", required=True, help=out)
     for p in (run, sens):
         p.add_argument("--fp-weights", required=True, help="fp.pt of `finetune baseline`")
         p.add_argument("--fp-json", required=True, help="fp.json of `finetune baseline`")
     table = sub.add_parser("table", help="Table 1 or 5 from the runs' JSONs")
     table.add_argument("--input", nargs="+", required=True, help="the runs' JSONs")
-    table.add_argument("--settings", required=True, help="JSON of the resolved finetune settings")
+    table.add_argument("--settings", required=True, help="JSON of the job's settings (JobSettings.to_json)")
     table.add_argument("--caption", required=True, help="the table's caption (.md, .tex)")
     table.add_argument("--out", required=True, help="the CSV; .md and .tex are written beside it")
 
@@ -49,7 +48,11 @@ def _log(message: str) -> None:
 
 
 def run(args) -> None:
-    settings = json.loads(args.settings)
+    from pvq.finetune.settings import JobSettings
+
+    job = JobSettings.from_json(args.settings)
+    job.check(args.step, getattr(args, "model", None), getattr(args, "method", None), getattr(args, "long", False))
+    settings = job.values
     if args.step == "table":
         from pvq.finetune.artifacts import TABLE1
         from pvq.finetune.tables import finetune_table

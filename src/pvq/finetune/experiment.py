@@ -2,8 +2,9 @@
 every seed with its learning-rate grid, batch-norm re-estimation, held-out metrics and per-epoch
 representation distances.
 
-``settings`` is the config's ``finetune`` section (workflow/schemas/finetune.schema.yaml) plus the
-top-level ``seed``, ``baseline_bits`` and ``imagenet_path``. A model's ``task`` picks its data:
+``settings`` has the layout of the config's ``finetune`` section (workflow/schemas/finetune.schema.yaml)
+plus the top-level ``seed``, ``baseline_bits`` and ``imagenet_path``, cut to what the job reads
+(pvq.finetune.settings.job_settings). A model's ``task`` picks its data:
 ``digits`` (digits_resnet from scratch), ``photos`` (a pretrained model distilled offline on the
 wheels' photos) or ``imagenet`` (the paper tier). Seeds: base seed + 0 .. seeds - 1; seed s gives the
 quantization and the pruning run the same data order and crops, so the two pair up seed by seed.

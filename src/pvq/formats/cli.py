@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
     sweep.add_argument("--model", required=True, help="a zoo model name (pvq.models.registry)")
     sweep.add_argument("--spec", nargs="+", required=True, help="method specs (see pvq.methods.spec)")
     sweep.add_argument("--max-tensors", type=int, default=None, help="only the first N tensors")
-    sweep.add_argument("--workers", type=int, default=1, help="threads sweeping tensors side by side")
+    sweep.add_argument("--workers", type=int, required=True, help="threads sweeping tensors side by side")
     sweep.add_argument("--out", required=True, help="the per-model CSV (formats/<model>.csv)")
     pareto = sub.add_parser("pareto", help="model-level points and Pareto fronts from per-model CSVs")
     pareto.add_argument("--input", nargs="+", required=True, help="the per-model formats CSVs")
@@ -25,9 +25,9 @@ def add_arguments(parser) -> None:
     analytic.add_argument("--r-min", type=float, required=True, help="smallest truncation range r of the t")
     analytic.add_argument("--r-max", type=float, required=True, help="largest truncation range r of the t")
     analytic.add_argument("--r-num", type=int, required=True, help="number of ranges (geometric grid)")
-    analytic.add_argument("--baseline-bits", type=int, default=16,
+    analytic.add_argument("--baseline-bits", type=int, required=True,
                           help="b-bit grids are compared with pruning at sparsity 1 - b/baseline")
-    analytic.add_argument("--scan-points", type=int, default=2000,
+    analytic.add_argument("--scan-points", type=int, required=True,
                           help="points of the global scan over the scale before Brent refinement")
     analytic.add_argument("--out", required=True, help="the table (analytic/formats.csv)")
 

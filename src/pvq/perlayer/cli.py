@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
     collect.add_argument("--out-channels", type=int, required=True, help="per chunk (0 = all)")
     collect.add_argument("--images", type=int, required=True, help="calibration crops")
     collect.add_argument("--imagenet", default=None, help="ImageNet root (default: bundled photos)")
-    collect.add_argument("--seed", type=int, default=0, help="seed of the crops, chunks and channels chosen")
+    collect.add_argument("--seed", type=int, required=True, help="seed of the crops, chunks and channels chosen")
     collect.add_argument("--out", required=True, help="the layers' inputs and weights (.npz)")
 
     solve = sub.add_parser("solve", help="every solver on part i of P of one layer's chunks -> CSV")
@@ -30,8 +30,7 @@ def add_arguments(parser) -> None:
     solve.add_argument("--layer", required=True, help="module name of the layer")
     solve.add_argument("--part", type=int, required=True, help="this job's part, 0 .. parts - 1")
     solve.add_argument("--parts", type=int, required=True, help="parts the layer's chunks are split into (round-robin)")
-    solve.add_argument("--baseline-bits", type=int, default=16,
-                       help="bits of an uncompressed weight (default %(default)s: FP16)")
+    solve.add_argument("--baseline-bits", type=int, required=True, help="bits of an uncompressed weight (16: FP16)")
     solve.add_argument("--prune-time-limit", type=float, required=True,
                        help="seconds per problem for the pruning branch and bound")
     solve.add_argument("--quant-time-limit", type=float, required=True,
@@ -39,7 +38,7 @@ def add_arguments(parser) -> None:
     solve.add_argument("--mip-time-limit", type=float, required=True, help="seconds per problem for SCIP")
     solve.add_argument("--mip-channels", type=int, required=True,
                        help="output channels per chunk whose pruning optimum SCIP also solves")
-    solve.add_argument("--mip-bits", type=int, nargs="*", default=[],
+    solve.add_argument("--mip-bits", type=int, nargs="*", required=True,
                        help="bit widths (their pruning sparsities) at which those channels go to SCIP")
     solve.add_argument("--heuristic-samples", type=int, required=True,
                        help="random roundings of the Park & Boyd quantization heuristic")
@@ -47,7 +46,7 @@ def add_arguments(parser) -> None:
                        help="GPTQ's and OBS's dampening of X^T X, times its mean diagonal (> 0)")
     solve.add_argument("--order", choices=["act", "natural"], required=True,
                        help="GPTQ's column order: act (descending diag X^T X) or natural")
-    solve.add_argument("--seed", type=int, default=0, help="seed of the random roundings")
+    solve.add_argument("--seed", type=int, required=True, help="seed of the random roundings")
     solve.add_argument("--out", required=True, help="the part's rows (CSV)")
 
     formats = sub.add_parser("formats", help="N:M pruning and per-channel INT on one layer's problems -> CSV")
@@ -56,8 +55,8 @@ def add_arguments(parser) -> None:
     formats.add_argument("--layer", required=True, help="module name of the layer")
     formats.add_argument("--chunk-features", type=int, required=True,
                          help="input features per chunk, as the inputs were collected with")
-    formats.add_argument("--nm", nargs="*", default=[], help="N:M patterns, e.g. 2:4 1:4")
-    formats.add_argument("--channel-bits", type=int, nargs="*", default=[],
+    formats.add_argument("--nm", nargs="*", required=True, help="N:M patterns, e.g. 2:4 1:4 (none: no value)")
+    formats.add_argument("--channel-bits", type=int, nargs="*", required=True,
                          help="bit widths of per-channel INT (each must be a per-layer bit width)")
     formats.add_argument("--prune-time-limit", type=float, required=True,
                          help="seconds per problem for the N:M branch and bound")
@@ -67,8 +66,8 @@ def add_arguments(parser) -> None:
                          help="GPTQ's and OBS's dampening of X^T X, times its mean diagonal (> 0)")
     formats.add_argument("--order", choices=["act", "natural"], required=True,
                          help="GPTQ's column order: act (descending diag X^T X) or natural")
-    formats.add_argument("--part", type=int, default=0, help="this job's part, 0 .. parts - 1")
-    formats.add_argument("--parts", type=int, default=1, help="parts the layer's chunks are split into (round-robin)")
+    formats.add_argument("--part", type=int, required=True, help="this job's part, 0 .. parts - 1")
+    formats.add_argument("--parts", type=int, required=True, help="parts the layer's chunks are split into (round-robin)")
     formats.add_argument("--out", required=True, help="the part's rows (CSV)")
 
     merge_formats = sub.add_parser("merge-formats", help="concatenate a layer's formats part CSVs")

@@ -24,22 +24,32 @@ from pvq.perlayer.artifacts import LAYER_PART
 
 @dataclass(frozen=True)
 class Limits:
-    """Solver budgets (seconds) and how much the MIP cross-check covers."""
+    """Solver budgets (seconds) and how much the MIP cross-check covers. No defaults: they live in
+    workflow/schemas/perlayer.schema.yaml only (``from_config`` takes them from the validated section)."""
 
-    prune_exact: float = 60.0
-    quant_exact: float = 10.0
-    mip: float = 120.0
-    mip_channels: int = 0      # output channels per chunk also solved by SCIP (0 = none) ...
-    mip_bits: tuple = ()       # ... at these bit widths
-    heuristic_samples: int = 64
+    prune_exact: float
+    quant_exact: float
+    mip: float
+    mip_channels: int          # output channels per chunk also solved by SCIP (0 = none) ...
+    mip_bits: tuple            # ... at these bit widths
+    heuristic_samples: int
+
+    @classmethod
+    def from_config(cls, perlayer: dict) -> "Limits":
+        """From the validated ``perlayer`` config section (schema defaults filled in)."""
+        times = perlayer["time_limits"]
+        return cls(prune_exact=times["prune_exact"], quant_exact=times["quant_exact"], mip=times["mip"],
+                   mip_channels=perlayer["mip_channels"], mip_bits=tuple(perlayer["mip_bits"]),
+                   heuristic_samples=perlayer["heuristic_samples"])
 
 
 @dataclass(frozen=True)
 class OneShot:
-    """Settings of the one-shot methods (pvq.bounds.gptq_quant, obs_prune, obs_prune_then_gptq)."""
+    """Settings of the one-shot methods (pvq.bounds.gptq_quant, obs_prune, obs_prune_then_gptq); the
+    defaults are perlayer.oneshot's in the schema."""
 
-    damp: float = 0.01    # dampening of X^T X, times its mean diagonal (GPTQ and SparseGPT: 0.01)
-    order: str = "act"    # GPTQ's column order: act (descending diag X^T X) or natural
+    damp: float    # dampening of X^T X, times its mean diagonal (GPTQ and SparseGPT: 0.01)
+    order: str     # GPTQ's column order: act (descending diag X^T X) or natural
 
     def __post_init__(self):
         if not (np.isfinite(self.damp) and self.damp > 0):
@@ -54,7 +64,7 @@ def keep_for_bits(n: int, bits: int, baseline_bits: int = 16) -> int:
 
 
 def solve_channel(R: np.ndarray, w0: np.ndarray, bits: int, delta: float, baseline_bits: int,
-                  limits: Limits, seed: int, with_mip: bool, oneshot: OneShot = OneShot()) -> dict:
+                  limits: Limits, seed: int, with_mip: bool, oneshot: OneShot) -> dict:
     """All methods on one (chunk, output channel, bit width); one CSV row (without identifiers)."""
     n = w0.size
     signal = float(np.sum((R @ w0) ** 2))
@@ -106,7 +116,7 @@ def solve_channel(R: np.ndarray, w0: np.ndarray, bits: int, delta: float, baseli
 
 
 def solve_chunks(model: str, layer: str, layer_arrays: dict, chunks: list[dict], limits: Limits,
-                 baseline_bits: int, seed: int, oneshot: OneShot = OneShot()) -> pd.DataFrame:
+                 baseline_bits: int, seed: int, oneshot: OneShot) -> pd.DataFrame:
     """Rows for every chunk, selected output channel and bit width, with progress on stdout."""
     rows = []
     start = time.perf_counter()

@@ -1,8 +1,9 @@
 """Fig. 3 (right): where in (kurtosis, bits) pruning is the likelier winner, from a kernel density estimate.
 
-Colour: P(pruning has the higher SNR | kurtosis) per bit width (pvq.zoo.regions); red where pruning is
-preferable, blue where quantization is. Black: the boundary kurtosis above which pruning is favoured;
-ticks at the bottom of each row: the tensors themselves (white where pruning wins).
+Colour: P(pruning has the higher SNR | kurtosis) per bit width, as the zoo's summary rule estimated it
+(zoo/kurtosis_regions.csv, pvq.zoo.regions); red where pruning is preferable, blue where quantization is.
+Black: the boundary kurtosis above which pruning is favoured; ticks at the bottom of each row: the
+tensors themselves (white where pruning wins).
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
+from pvq.plots.fig3_zoo_snr import prune_column
 from pvq.plots.style import PANEL_HEIGHT, PRUNE, QUANT, cell_edges, panels
-from pvq.zoo.regions import kurtosis_boundary, prune_column, pruning_win_probability
 
-INPUTS = ("zoo",)
+INPUTS = ("zoo", "zoo_regions")
 WIN_MAP = LinearSegmentedColormap.from_list("quant_prune", [QUANT, "#f4f4f4", PRUNE])
 
 
-def draw(zoo, masked: bool = False):
-    probability = pruning_win_probability(zoo, masked)
+def draw(zoo, zoo_regions, masked: bool = False):
+    probability = zoo_regions[zoo_regions["mask_counted"] == masked]
     bits = np.sort(probability["bits"].unique())
     table = probability.pivot(index="bits", columns="kurtosis", values="p_prune").reindex(bits)
     kurt = table.columns.to_numpy()
@@ -31,7 +32,7 @@ def draw(zoo, masked: bool = False):
                                   (tensors[wins], "w", "tensor: pruning wins")):
         ax.scatter(np.log10(subset["kurtosis"]), subset["bits"] - 0.36, marker="|", s=16, lw=0.6,
                    color=colour, alpha=0.6, rasterized=True, label=label)
-    boundary = kurtosis_boundary(zoo, masked).reindex(bits)
+    boundary = probability.groupby("bits")["kurtosis_boundary"].first().reindex(bits)
     shown = boundary[np.isfinite(boundary)].clip(lower=kurt.min())  # 1.0: favoured from the left edge
     ax.plot(np.log10(shown.to_numpy()), shown.index, "k-", marker="o", ms=3, lw=1,
             label="pruning favoured above" if len(shown) else "pruning favoured nowhere")

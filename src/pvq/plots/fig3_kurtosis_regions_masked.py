@@ -7,5 +7,5 @@ from pvq.plots import fig3_kurtosis_regions
 INPUTS = fig3_kurtosis_regions.INPUTS
 
 
-def draw(zoo):
-    return fig3_kurtosis_regions.draw(zoo, masked=True)
+def draw(zoo, zoo_regions):
+    return fig3_kurtosis_regions.draw(zoo, zoo_regions, masked=True)

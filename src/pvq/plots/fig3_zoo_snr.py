@@ -9,9 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from pvq.plots.style import NEUTRAL, PANEL_HEIGHT, bits_colors, panels
-from pvq.zoo.regions import prune_column
 
 INPUTS = ("zoo",)
+
+
+def prune_column(masked: bool) -> str:
+    """The zoo sweep's pruning SNR column drawn: idealised, or with the 1-bit-per-weight mask counted."""
+    return "prune_snr_db_masked" if masked else "prune_snr_db"
 
 
 def draw(zoo, masked: bool = False):

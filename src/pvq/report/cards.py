@@ -9,13 +9,14 @@ the code that enforces them, and the weights by ``pvq.models.registry.weights_na
 
 Artifacts by experiment (``--input NAME=PATH``): analytic: normal, student_t; zoo: zoo;
 perlayer: perlayer; allocation: allocation, allocation_formats (its formats variant, optional), and fp
-for the fine-tuned digits model; finetune:
-runs, long, fp; ptq: ptq (its files named <model>.csv).
+for the fine-tuned digits model; finetune: runs, long, fp; ptq: ptq (its files named <model>.csv);
+formats: formats, and optionally pareto and analytic_formats.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -470,6 +471,120 @@ def ptq_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     }
 
 
+# What a scale rule does, by its spec token; a rule not listed is described by its docstring.
+RULE_WORDS = {"mse": "MSE-optimal: the scale format's value of least squared error per unit",
+              "max": "max rule: the unit's largest magnitude onto the grid's top level",
+              "shared-exp": "OCP MX v1.0 shared exponent 2^(floor(log2 max|v|) - emax_elem)"}
+
+
+def _format_words(fmt) -> str:
+    return f"{fmt.name.upper()} ({fmt.bits} bits)"
+
+
+def _grid_words(grid) -> str:
+    from pvq.methods import Int
+
+    if isinstance(grid, Int):
+        return f"INT{grid.bits}, integers {grid.low}..{grid.top:g}"
+    return f"FP{grid.bits} E{grid.exp}M{grid.man} (largest {grid.top:g}, smallest {grid.smallest:g})"
+
+
+def _quantizer_words(quantizer) -> str:
+    """A Quantizer value in words: grid, scaling unit, scale rule, scale storage."""
+    from pvq.methods import PerChannel, PerGroup
+
+    unit = {PerChannel: "one scale per output channel"}.get(type(quantizer.granularity), "one scale per tensor")
+    if isinstance(quantizer.granularity, PerGroup):
+        unit = f"one scale per {quantizer.granularity.size} consecutive weights along the reduction dimension"
+    rule = RULE_WORDS.get(quantizer.rule.token, (type(quantizer.rule).__doc__ or quantizer.rule.token).strip())
+    tensor = ("" if quantizer.tensor_scale is None
+              else f", times one {_format_words(quantizer.tensor_scale)} scale per tensor")
+    return f"{_grid_words(quantizer.grid)}; {unit}, {rule}, stored as {_format_words(quantizer.scale_format)}{tensor}"
+
+
+def _pruner_words(pruner) -> str:
+    """A Pruner value in words: pattern, criterion, how positions and values are stored."""
+    from pvq.methods import NM, Bitmap, EntropyBound, NMIndex
+
+    pattern = pruner.pattern
+    shape = (f"{pattern.n}:{pattern.m}, {pattern.n} kept of every {pattern.m} consecutive weights along the "
+             "reduction dimension" if isinstance(pattern, NM) else f"unstructured, sparsity {pattern.sparsity:g}")
+    positions = pruner.positions
+    if isinstance(positions, Bitmap):
+        where = "a bitmap, 1 bit per weight"
+    elif isinstance(positions, NMIndex):
+        where = f"N:M metadata, {math.ceil(math.log2(pattern.m))} bits per kept weight"
+    elif isinstance(positions, EntropyBound):
+        where = "the entropy bound H(sparsity) per weight"
+    else:
+        where = f"a relative index, {positions.index_bits} bits per kept weight plus filler entries"
+    return f"{type(pruner.criterion).__name__.lower()}, {shape}; kept values {_format_words(pruner.values)}, positions in {where}"
+
+
+def _bits_range(values) -> str:
+    low, high = f"{min(values):.4g}", f"{max(values):.4g}"
+    return low if low == high else f"{low}-{high}"
+
+
+def formats_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
+    """Every method spec the formats sweep ran, described from its parsed value (pvq.methods), with the
+    bits per weight measured on this run's tensors."""
+    from pvq.methods import parse
+
+    rows = _csv(artifacts, "formats", "formats")
+    methods = {spec: parse(spec) for spec in dict.fromkeys(rows["spec"])}
+    lines: dict[str, list[tuple[str, str]]] = {"quant": [], "prune": [], "joint": []}
+    grids = set()
+    for spec, method in methods.items():
+        mine = rows[rows["spec"] == spec]
+        if method.family == "quant":
+            words, grids = _quantizer_words(method), grids | {method.grid.bits}
+        elif method.family == "prune":
+            words = _pruner_words(method)
+        else:
+            words, grids = (f"{_pruner_words(method.pruner)}; then the kept weights: "
+                            f"{_quantizer_words(method.quantizer)}"), grids | {method.quantizer.grid.bits}
+        lines[method.family].append((spec, f"{words}; {_bits_range(mine['bits_per_weight'])} bits per weight on "
+                                           f"{_count(len(mine), 'tensor')}"))
+    tensors = rows.drop_duplicates(["model", "tensor"])
+    per_model = "; ".join(f"{model}: {_count(len(group), 'tensor')}, {int(group['numel'].sum()):,} weights"
+                          for model, group in tensors.groupby("model", sort=False))
+    limit = config["formats"]["max_tensors"]
+    card: Card = {
+        "Quantization method": lines["quant"] or [("specs", "none run")],
+        "Pruning method": lines["prune"] or [("specs", "none run")],
+        "Both (prune, then quantize the kept weights)": lines["joint"] or [("specs", "none run")],
+        "Quantized operations": [("what", "conv and linear weight tensors; no activations, no biases, no "
+                                          "fine-tuning (post-training, data-free)"),
+                                 ("tensors", per_model + ("" if limit is None else
+                                                          f" (the first {limit} of each model, by the config)"))],
+        "Bit widths": [("grids", ", ".join(str(b) for b in sorted(grids)) or "none"),
+                       ("bits per weight", f"{_bits_range(rows['bits_per_weight'])}, every value, scale and "
+                                           "position bit counted per tensor (pvq.methods)")],
+        "Storage accounting": [("scales", "each at its own format's bits, as listed per spec"),
+                               ("pruning positions", "as listed per spec"),
+                               ("natural zeros of quantization", "stored as codes like any other value (not credited)")],
+        "Resource complexity": [("data", "none: weights only"),
+                                ("compute", f"{_count(rows['model'].nunique(), 'job')} (one per model), CPU; "
+                                            "no training")],
+        "Pretrained model": [("weights", "; ".join(weights_of(m) for m in rows["model"].unique()))],
+    }
+    if _paths(artifacts, "pareto", "formats", required=False):
+        pareto = _csv(artifacts, "pareto", "formats")
+        card["Pareto front (Fig. 12)"] = [
+            (model, ", ".join(group.sort_values("bits_per_weight").loc[group["front_all"], "spec"]))
+            for model, group in pareto.groupby("model", sort=False)]
+    if _paths(artifacts, "analytic_formats", "formats", required=False):
+        analytic = _csv(artifacts, "analytic_formats", "formats")
+        card["Analytic comparison (Fig. 2, formats)"] = [
+            ("grids", ", ".join(dict.fromkeys(analytic["format"]))),
+            ("distributions", ", ".join(f"{d} ({_count(len(g.drop_duplicates('kurtosis')), 'kurtosis value')})"
+                                        for d, g in analytic.groupby("distribution", sort=False))),
+            ("method", "each grid per tensor with its MSE-optimal scale, expected errors exact (quadrature), "
+                       "against magnitude pruning at the same bits per weight")]
+    return card
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any], Artifacts], Card]] = {
     "analytic": analytic_card,
     "zoo": zoo_card,
@@ -477,6 +592,7 @@ BUILDERS: dict[str, Callable[[dict[str, Any], Artifacts], Card]] = {
     "allocation": allocation_card,
     "finetune": finetune_card,
     "ptq": ptq_card,
+    "formats": formats_card,
 }
 
 

@@ -14,3 +14,13 @@ ZOO_SWEEP = Table(
     optional=("kurtosis", "quant_scale", "quant_snr_db", "prune_snr_db", "prune_snr_db_masked"),
     finite=("sparsity", "natural_sparsity", "prune_sparsity_masked"),
     key=("model", "tensor", "bits"), complete="bits")
+
+# Fig. 3 (right): the kernel density estimate of where pruning wins, per bit width, idealised and with
+# the mask counted (pvq.zoo.regions.kurtosis_regions); the figure only draws it.
+ZOO_REGIONS = Table(
+    "kurtosis regions of the zoo sweep", "summarize_zoo_regions",
+    columns={"mask_counted": bool, "bits": int, "kurtosis": float, "p_prune": float, "density_prune": float,
+             "density_quant": float, "kurtosis_boundary": float},
+    optional=("kurtosis_boundary",),
+    finite=("kurtosis", "p_prune", "density_prune", "density_quant"),
+    key=("mask_counted", "bits", "kurtosis"))

@@ -1,4 +1,4 @@
-"""Model-zoo sweep: `sweep` one model's tensors to a CSV; `table2` from the per-model CSVs."""
+"""Model-zoo sweep: `sweep` one model's tensors to a CSV; `table2` and Fig. 3's `regions` from the per-model CSVs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from pvq.tables import write_table
-from pvq.zoo.artifacts import ZOO_SWEEP
+from pvq.zoo.artifacts import ZOO_REGIONS, ZOO_SWEEP
 
 HELP = __doc__
 TABLE2_CAPTION = ("Natural sparsity in quantized tensors (App. C, Table 2): mean share of weights (%) that "
@@ -28,6 +28,9 @@ def add_arguments(parser) -> None:
     table = sub.add_parser("table2", help="Table 2 from per-model sweep CSVs")
     table.add_argument("--input", nargs="+", required=True, help="the per-model sweep CSVs")
     table.add_argument("--out", required=True, help="the CSV; .md and .tex are written beside it")
+    regions = sub.add_parser("regions", help="Fig. 3 (right): where pruning wins by kurtosis and bits (KDE)")
+    regions.add_argument("--input", nargs="+", required=True, help="the per-model sweep CSVs")
+    regions.add_argument("--out", required=True, help="the win probability on a kurtosis grid and the boundary (CSV)")
 
 
 def run(args) -> None:
@@ -43,6 +46,10 @@ def run(args) -> None:
         frame = sweep_model(args.model, tensors, args.bits, args.baseline_bits, args.candidates,
                             progress=lambda line: print(line, flush=True), workers=args.workers)
         ZOO_SWEEP.write(frame, args.out)
+    elif args.action == "regions":
+        from pvq.zoo.regions import kurtosis_regions
+
+        ZOO_REGIONS.write(kurtosis_regions(ZOO_SWEEP.read_all(args.input)), args.out)
     else:
         from pvq.zoo.summary import natural_sparsity_table
 

@@ -86,3 +86,19 @@ def kurtosis_boundary(zoo: pd.DataFrame, masked: bool = False) -> pd.Series:
         t = (0.5 - p[i]) / (p[i + 1] - p[i])
         boundary[int(bits)] = float(10.0 ** (x[i] + t * (x[i + 1] - x[i])))
     return pd.Series(boundary, name="kurtosis_boundary", dtype=float).rename_axis("bits")
+
+
+def kurtosis_regions(zoo: pd.DataFrame, points: int = POINTS) -> pd.DataFrame:
+    """Fig. 3 (right)'s summary: ``pruning_win_probability`` on its grid and ``kurtosis_boundary`` per
+    bit width, with pruning idealised (``mask_counted`` False) and with its mask counted (True).
+
+    Columns: mask_counted, bits, kurtosis, p_prune, density_prune, density_quant, kurtosis_boundary
+    (the bit width's boundary on each of its rows; NaN where pruning is not favoured)."""
+    frames = []
+    for masked in (False, True):
+        probability = pruning_win_probability(zoo, masked, points)
+        boundary = kurtosis_boundary(zoo, masked)
+        probability.insert(0, "mask_counted", masked)
+        probability["kurtosis_boundary"] = probability["bits"].map(boundary).astype(float)
+        frames.append(probability)
+    return pd.concat(frames, ignore_index=True)
