@@ -16,6 +16,8 @@ from pvq.perlayer.solve import OneShot
 from pvq.perlayer.summary import chunk_boxes, format_boxes, table6_formats
 from pvq.quantize import quantize_symmetric
 
+ONESHOT = OneShot(damp=0.01, order="act")  # the schema defaults
+
 
 def torch_rows(weight):
     """Rows as the unfolded input orders them (weight.reshape(out, -1): input channel, then kernel)."""
@@ -100,7 +102,7 @@ def test_solve_formats_rows():
     with the channel's scale; each one-shot row equals a direct call of its pvq.bounds function on X
     itself (the stage solves on X's compressed rows, with groups it derives from the tensor's layout)."""
     weight, X, chunks = small_layer()
-    settings = FormatSettings(("2:4", "4:8"), (3,), 10.0, 10.0)
+    settings = FormatSettings(("2:4", "4:8"), (3,), 10.0, 10.0, ONESHOT)
     rows = solve_formats("toy", "fc", weight, 1, chunks, 8, settings)
     assert not LAYER_FORMATS.problems(rows)
     assert set(rows["spec"]) == {"prune/2:4", "prune/4:8", "int3/per-channel/mse"}
@@ -159,7 +161,7 @@ def test_no_oneshot_method_beats_a_certified_optimum(seed, rows):
     both at a few hundred dB); singular X (fewer rows than features, a dead and a duplicated column)
     included."""
     weight, chunks = nasty_chunk(seed, rows)
-    rows_out = solve_formats("toy", "fc", weight, 1, chunks, 8, FormatSettings(("2:4", "1:4"), (2, 4), 10.0, 10.0))
+    rows_out = solve_formats("toy", "fc", weight, 1, chunks, 8, FormatSettings(("2:4", "1:4"), (2, 4), 10.0, 10.0, ONESHOT))
     optimum = rows_out[rows_out["solver"] == "optimum"].set_index(["out_channel", "spec"])
     assert (optimum["status"] == "optimal").all()
     others = rows_out[~rows_out["solver"].isin(["optimum"])].set_index(["out_channel", "spec"])
@@ -175,7 +177,7 @@ def test_split_chunk_rows_carry_the_status_and_no_snr():
     X = rng.standard_normal((200, 32))
     chunks = [{"chunk": 0, "rows": 200, "R": bounds.compress_rows(X), "w0": torch_rows(weight)[[1], :32],
                "channels": np.array([1])}]
-    rows = solve_formats("toy", "conv", weight, 1, chunks, 32, FormatSettings(("2:4",), (4,), 5.0, 5.0))
+    rows = solve_formats("toy", "conv", weight, 1, chunks, 32, FormatSettings(("2:4",), (4,), 5.0, 5.0, ONESHOT))
     split = rows[rows["spec"] == "prune/2:4"]
     assert set(split["solver"]) == {"heuristic", "optimum", "obs", "wanda", "wanda_refit"}
     assert (split["status"] == "split_groups").all() and split["snr_db"].isna().all()
@@ -372,7 +374,7 @@ def test_optima_winner_uses_certified_optima_and_bounds():
 
 def test_settings_refuse_a_pattern_that_is_not_nm():
     with pytest.raises(ValueError, match="n:m"):
-        FormatSettings(("u0.5",), (4,))
+        FormatSettings(("u0.5",), (4,), 5.0, 5.0, ONESHOT)
 
 
 @pytest.mark.pipeline

@@ -47,11 +47,11 @@ class FormatSettings:
     """N:M patterns ("2:4", ...), per-channel INT bit widths, the exact solvers' time limits (s), and
     GPTQ's and OBS's dampening and GPTQ's column order (pvq.perlayer.solve.OneShot)."""
 
-    patterns: tuple[str, ...] = ("2:4",)
-    bits: tuple[int, ...] = (4,)
-    prune_time_limit: float = 60.0
-    quant_time_limit: float = 2.0
-    oneshot: OneShot = OneShot()
+    patterns: tuple[str, ...]
+    bits: tuple[int, ...]
+    prune_time_limit: float
+    quant_time_limit: float
+    oneshot: OneShot
 
     def __post_init__(self):
         for text in self.patterns:
