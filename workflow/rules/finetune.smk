@@ -3,12 +3,12 @@
 # Fig. 7/8 (representations per layer and epoch).
 import json
 
-from pvq.config import finetune_bits
+from pvq.config import DATA_PATHS, finetune_bits
 
 FINETUNE = config["finetune"]
 FINETUNE_DIR = f"{RESULTS}/finetune"
 FINETUNE_SETTINGS = json.dumps({**FINETUNE, "seed": config["seed"], "baseline_bits": config["baseline_bits"],
-                                "imagenet_path": config["imagenet_path"]}, sort_keys=True)
+                                **{key: config[key] for key in DATA_PATHS}}, sort_keys=True)
 FINETUNE_MODELS = list(FINETUNE["models"])
 EXPERIMENTS.append("finetune")
 # Every (model, method, bits) cell, each model at its own bit widths; Table 5's under long/.
