@@ -53,6 +53,9 @@ def build_efficientdet(settings: dict, pretrained: bool) -> nn.Module:
     if pretrained:
         from pvq.models.weights import WeightsError
 
+        if not config.url:  # effdet would warn and go on with random weights
+            raise WeightsError(f"efficientdet: effdet publishes no weights for {config.name!r}; choose a variant "
+                               "with COCO weights in finetune.coco.architecture")
         try:
             effdet.load_pretrained(model, config.url)
         except (OSError, RuntimeError) as error:
@@ -132,8 +135,7 @@ class COCOTask:
         self.workers, self.representation_images = options["workers"], options["representation_images"]
         self.config = efficientdet_config(settings)
         size = tuple(self.config.image_size)
-        datasets = create_dataset("coco2017", root, splits=("train", "val"))
-        train, test = datasets["train"], datasets["val"]
+        train, test = create_dataset("coco2017", root, splits=("train", "val"))
         order = np.random.default_rng(settings["seed"]).permutation(len(train))
         held, kept = np.sort(order[:options["val_images"]]), np.sort(order[options["val_images"]:])
         if len(kept) == 0:
