@@ -391,6 +391,16 @@ def test_language_modelling_fine_tunes_end_to_end_and_perplexity_is_lower_is_bet
     check_cell(fp, records, table, "opt_350m", "ppl")
     vocabulary = json.loads((folder / "config.json").read_text())["vocab_size"]
     assert all(1 < r["metric"] < 10 * vocabulary for r in records.values())
+    # The card says what was compressed and read, from this run's settings and records.
+    from pvq.report.cards import quantization_card
+
+    config = validate({"wikitext_path": str(text), "finetune": {
+        "models": {**validate({})["finetune"]["models"], **settings["models"]}, "wikitext": settings["wikitext"]}})
+    card = quantization_card("finetune", config, {"runs": [str(tmp_path / f"{m}-b4.json") for m in ("quant", "prune")],
+                                                  "fp": [str(tmp_path / "fp.json")]})
+    assert "OPT: every linear layer of the decoder" in card and "LM head tied to the token embedding" in card
+    assert f"opt_350m: transformers {folder}" in card and "next-token cross-entropy" in card
+    assert f"WikiText-103 (raw) at {text}" in card and "16-token blocks" in card
 
 
 # ----------------------------------------------------------------------------------------------

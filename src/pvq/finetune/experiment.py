@@ -95,6 +95,27 @@ def build_model(model_name: str, settings: dict, pretrained: bool = False) -> to
     return build_imagenet_model(model_name, pretrained)
 
 
+def published_weights(model_name: str, settings: dict) -> str | None:
+    """What a pretrained model's published weights are, for the card (None: trained from scratch)."""
+    kind = task_kind(model_name, settings)
+    if kind == "digits":
+        return None
+    if kind == "voc":
+        from pvq.finetune.voc import weights_name
+
+        return weights_name()
+    if kind == "coco":
+        from pvq.finetune.coco import efficientdet_config
+
+        config = efficientdet_config(settings)
+        return f"effdet {config.name} COCO weights ({config.url})"
+    if kind == "wikitext":
+        return f"transformers {settings['wikitext']['checkpoint']} (its published weights and tokenizer)"
+    from pvq.models.registry import weights_name
+
+    return weights_name(model_name)
+
+
 def load_fp_model(model_name: str, settings: dict, weights: str | Path, channels_last: bool = False) -> torch.nn.Module:
     from pvq.models.weights import load_state_dict
 
@@ -137,7 +158,8 @@ def train_baseline(model_name: str, settings: dict, out_weights: str | Path, out
               "val_metric": val_metrics[task.metric], "val_metrics": val_metrics, "split_seed": settings["seed"],
               "seed": settings["seed"], "epochs": epochs, "seconds": time.perf_counter() - began,
               "device": str(device()), "history": history,
-              "data": task.describe() if hasattr(task, "describe") else None}
+              "data": task.describe() if hasattr(task, "describe") else None,
+              "weights": published_weights(model_name, settings)}
     with atomic_path(out_weights) as tmp:
         torch.save({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
     FP_RECORD.write(record, out_json)

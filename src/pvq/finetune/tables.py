@@ -1,14 +1,15 @@
 """Table 1 / Table 5 from the per-cell JSONs: one row per (model, metric, bits), quantization next to
 pruning, with the uncertainty over seeds.
 
-Columns: model, metric, fp, bits, quant, prune (means over seeds of the test metric, %), quant_lo,
-quant_hi, prune_lo, prune_hi (95 % Student-t intervals), seeds (paired seeds) and winner (``quant``,
-``prune`` or ``inconclusive``: the 95 % interval of the per-seed difference quant - prune must exclude
-zero; pvq.stats, in the metric's direction: for perplexity the lower mean wins,
-pvq.finetune.directions). A model reports every metric its task lists (EfficientNet-Lite0 offline: ``agree``,
-top-1 agreement with the uncompressed model, and ``acc`` on the photos whose class is known). Models
-named in the config as not supported yet (detection, segmentation) get rows with empty values
-rather than disappearing (no seeds, no winner).
+Columns: model, metric, fp, bits, quant, prune (means over seeds of the test metric; % for all but
+perplexity), quant_lo, quant_hi, prune_lo, prune_hi (95 % Student-t intervals), seeds (paired seeds)
+and winner (``quant``, ``prune`` or ``inconclusive``: the 95 % interval of the per-seed difference
+quant - prune must exclude zero; pvq.stats, in the metric's direction: for perplexity the lower mean
+wins, pvq.finetune.directions). A model reports every metric its task lists (EfficientNet-Lite0 offline: ``agree``,
+top-1 agreement with the uncompressed model, and ``acc`` on the photos whose class is known; the
+paper tier's deeplabv3 ``miou``, efficientdet ``map`` and opt_350m ``ppl``). Models named in the
+config's ``not_supported`` (none in any shipped config) get rows with empty values rather than
+disappearing (no seeds, no winner).
 """
 
 from __future__ import annotations

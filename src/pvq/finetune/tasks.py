@@ -1,13 +1,17 @@
 """A task is what the training loop needs besides the model: data, loss, metric and batch-norm policy.
 
 Every task (digits here, ImageNet in pvq.finetune.imagenet, the offline photo distillation in
-pvq.finetune.photo_distillation) provides:
+pvq.finetune.photo_distillation, and the paper tier's Pascal VOC segmentation, MS COCO detection and
+WikiText-103 language modelling in pvq.finetune.voc, .coco and .wikitext) provides:
 
-- ``metric``: the headline metric's name (higher is better; picks the learning rate), and
-  ``table_metrics``: the metrics Tables 1 and 5 report, headline first;
+- ``metric``: the headline metric's name (picks the learning rate, in its direction:
+  pvq.finetune.directions), and ``table_metrics``: the metrics Tables 1 and 5 report, headline first;
 - ``steps_per_epoch(batch_size)`` and ``train_batches(epoch, seed, batch_size)``: (inputs, targets)
   batches, shuffled and augmented, a pure function of the arguments (a resumed run sees the same data);
-- ``loss(outputs, targets)``: the training loss;
+  inputs a tensor whose first dimension is the batch, targets a tensor or a dict of them (detection);
+- ``loss(outputs, targets)``: the training loss, from whatever the model returns (logits, a dict of
+  them, a transformers output, per-level detection outputs);
+- optionally ``micro_batch_size``: examples per forward pass, gradients accumulated (pvq.finetune.loop);
 - ``evaluate(model, split)``: {metric name: value} on held-out data, ``split`` "val" (picks the
   learning rate) or "test" (reported);
 - ``frozen_statistics``: True when the model trains in eval mode (batch-norm statistics frozen, no
