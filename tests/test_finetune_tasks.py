@@ -21,7 +21,7 @@ from torch import nn
 from pvq.config import ConfigError, check_paths, validate
 from pvq.finetune.experiment import finetune_run, train_baseline
 from pvq.finetune.layers import compressible_layers
-from pvq.finetune.optional import MissingPackageError, require
+from pvq.optional import MissingPackageError, require
 from pvq.finetune.tables import finetune_table
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # a test that tried to reach the hub would fail, not download
@@ -278,6 +278,22 @@ def test_opt_compresses_every_decoder_linear_but_not_the_tied_embedding(tmp_path
     assert len(linears - {"lm_head"}) == 2 * 6  # q, k, v, out, fc1, fc2 per layer
 
 
+def test_the_zoo_reads_opt_linear_weights_through_the_registry(tmp_path, monkeypatch):
+    from pvq.models import registry
+
+    text = write_wikitext(tmp_path / "wikitext", lines=10)
+    folder = tiny_opt(tmp_path / "opt", text)
+    monkeypatch.setitem(registry.TRANSFORMERS_MODELS, "opt_350m", str(folder))
+    assert registry.unknown_models(["opt_350m", "efficientnet_lite0"]) == []
+    tensors = registry.weight_tensors("opt_350m")
+    state = json.loads((folder / "config.json").read_text())
+    assert len(tensors) == 6 * state["num_hidden_layers"] and "lm_head.weight" not in tensors
+    assert tensors["model.decoder.layers.0.fc1.weight"].shape == (state["ffn_dim"], state["hidden_size"])
+    assert registry.weights_name("opt_350m").startswith("transformers ")
+    with pytest.raises(ValueError, match="no image preprocessing"):
+        registry.preprocessing("opt_350m")
+
+
 # ----------------------------------------------------------------------------------------------
 # Each task end to end through the fine-tuning entry points, QAT and GMP, on a tiny model
 
@@ -451,7 +467,7 @@ def test_a_task_without_its_data_path_is_reported_by_key():
 
 def test_a_missing_optional_package_names_itself(monkeypatch, tmp_path):
     with pytest.raises(MissingPackageError, match="the detection task needs the package 'no-such-thing'"):
-        require("no_such_module_for_pvq", "no-such-thing", "detection")
+        require("no_such_module_for_pvq", "no-such-thing", "the detection task")
     monkeypatch.setitem(sys.modules, "effdet", None)  # import effdet now raises ImportError
     from pvq.finetune.coco import COCOTask
 

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from pvq.finetune.batchnorm import reestimate_batchnorm_
 from pvq.finetune.evaluate import device
-from pvq.finetune.optional import require
+from pvq.optional import require
 from pvq.finetune.tasks import epoch_generator
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # effdet's (timm's ImageNet) defaults
@@ -36,8 +36,8 @@ EVAL_BATCH = 8
 
 
 def effdet_module():
-    require("pycocotools", "pycocotools", "detection")
-    return require("effdet", "effdet", "detection")
+    require("pycocotools", "pycocotools", "the detection task")
+    return require("effdet", "effdet", "the detection task")
 
 
 def efficientdet_config(settings: dict):

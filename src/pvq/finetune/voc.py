@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, Subset
 
 from pvq.finetune.batchnorm import reestimate_batchnorm_
 from pvq.finetune.evaluate import device
-from pvq.finetune.optional import require
+from pvq.optional import require
 from pvq.finetune.tasks import epoch_generator
 
 NUM_CLASSES = 21  # background and the 20 VOC object classes
@@ -129,7 +129,7 @@ def segmentation_loss(outputs, masks: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def mean_iou(model: nn.Module, batches, num_classes: int = NUM_CLASSES) -> float:
     """mIoU (%) of ``model`` over every pixel of ``batches`` of (images, masks); see the module docstring."""
-    metrics = require("torchmetrics", "torchmetrics", "segmentation")
+    metrics = require("torchmetrics", "torchmetrics", "the segmentation task")
     jaccard = metrics.classification.MulticlassJaccardIndex(num_classes=num_classes, ignore_index=IGNORE,
                                                             average="macro")
     model.eval()

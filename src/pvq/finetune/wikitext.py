@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pvq.finetune.optional import require
+from pvq.optional import require
 from pvq.finetune.tasks import epoch_generator
 
 SPLIT_FILES = {"train": "wiki.train.raw", "validation": "wiki.valid.raw"}
@@ -37,7 +37,7 @@ TOKENIZE_LINES = 10_000  # lines per tokenizer call
 
 
 def transformers_module():
-    return require("transformers", "transformers", "language-modelling")
+    return require("transformers", "transformers", "the language-modelling task")
 
 
 def build_language_model(settings: dict, pretrained: bool) -> nn.Module:
