@@ -226,6 +226,9 @@ def test_voc_task_reads_the_png_masks_and_holds_out_training_images(tmp_path):
     assert x.shape == (2, 3, 32, 32) and y.shape == (2, 32, 32) and y.dtype == torch.int64
     assert set(torch.unique(y).tolist()) <= set(range(21)) | {IGNORE}
     assert task.representation_inputs().shape == (1, 3, 32, 32)
+    settings["voc"]["val_images"] = 4
+    with pytest.raises(ValueError, match="config key 'finetune.voc.val_images': 4 holds out every one of the 4"):
+        VOCTask(settings)
 
 
 def test_coco_task_reads_boxes_as_effdet_expects_them(tmp_path, monkeypatch):

@@ -18,7 +18,6 @@ The interface of pvq.finetune.tasks.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -26,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from pvq.finetune.batchnorm import reestimate_batchnorm_
 from pvq.finetune.evaluate import device
 from pvq.optional import require
-from pvq.finetune.tasks import epoch_generator
+from pvq.finetune.tasks import epoch_generator, hold_out
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # effdet's (timm's ImageNet) defaults
 # App. H/I: backbone stages at strides 4, 16 and 32 (efficientnet and mobilenet backbones alike; at
@@ -137,11 +136,7 @@ class COCOTask:
         self.config = efficientdet_config(settings)
         size = tuple(self.config.image_size)
         train, test = create_dataset("coco2017", root, splits=("train", "val"))
-        order = np.random.default_rng(settings["seed"]).permutation(len(train))
-        held, kept = np.sort(order[:options["val_images"]]), np.sort(order[options["val_images"]:])
-        if len(kept) == 0:
-            raise ValueError(f"config key 'finetune.coco.val_images': {options['val_images']} holds out every "
-                             f"one of the {len(train)} training images; hold out fewer")
+        held, kept = hold_out(len(train), options["val_images"], settings["seed"], "finetune.coco.val_images")
         train_transform = transforms_coco_train(size, use_prefetcher=True, mean=MEAN, std=STD)
         eval_transform = transforms_coco_eval(size, use_prefetcher=True, mean=MEAN, std=STD)
         self.train = Subset(Transformed(train, train_transform), kept)

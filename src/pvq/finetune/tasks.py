@@ -24,6 +24,7 @@ WikiText-103 language modelling in pvq.finetune.voc, .coco and .wikitext) provid
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -31,6 +32,17 @@ from torch import nn
 from pvq.finetune.batchnorm import reestimate_batchnorm_
 from pvq.finetune.evaluate import device, evaluate
 from pvq.models.digits import REPRESENTATION_LAYERS, digits_split
+
+
+def hold_out(n: int, count: int, seed: int, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(held, kept): ``count`` of ``n`` training examples held out (seeded) to choose the learning rate,
+    and the rest, each sorted; holding out everything is an error naming the config ``key``."""
+    order = np.random.default_rng(seed).permutation(n)
+    held, kept = np.sort(order[:count]), np.sort(order[count:])
+    if len(kept) == 0:
+        raise ValueError(f"config key '{key}': {count} holds out every one of the {n} training examples; "
+                         "hold out fewer")
+    return held, kept
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Subset
 from pvq.finetune.batchnorm import reestimate_batchnorm_
 from pvq.finetune.evaluate import device
 from pvq.optional import require
-from pvq.finetune.tasks import epoch_generator
+from pvq.finetune.tasks import epoch_generator, hold_out
 
 NUM_CLASSES = 21  # background and the 20 VOC object classes
 IGNORE = 255      # VOC's boundary label
@@ -162,11 +162,7 @@ class VOCTask:
                                 transforms=TrainPair(options["base_size"], options["crop_size"], mean, std))
         plain = VOCSegmentation(root, year="2012", image_set="train",
                                 transforms=EvalPair(options["base_size"], mean, std))
-        order = np.random.default_rng(settings["seed"]).permutation(len(train))
-        held, kept = np.sort(order[:options["val_images"]]), np.sort(order[options["val_images"]:])
-        if len(kept) == 0:
-            raise ValueError(f"config key 'finetune.voc.val_images': {options['val_images']} holds out every "
-                             f"one of the {len(train)} training images; hold out fewer")
+        held, kept = hold_out(len(train), options["val_images"], settings["seed"], "finetune.voc.val_images")
         self.train, self.val = Subset(train, kept), Subset(plain, held)
         self.test = VOCSegmentation(root, year="2012", image_set="val",
                                     transforms=EvalPair(options["base_size"], mean, std))

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pvq.optional import require
-from pvq.finetune.tasks import epoch_generator
+from pvq.finetune.tasks import epoch_generator, hold_out
 
 SPLIT_FILES = {"train": "wiki.train.raw", "validation": "wiki.valid.raw"}
 TOKENIZE_LINES = 10_000  # lines per tokenizer call
@@ -116,11 +116,7 @@ class WikiTextTask:
         length = options["sequence_length"]
         train = token_blocks(Path(root) / SPLIT_FILES["train"], tokenizer, length)
         self.test = token_blocks(Path(root) / SPLIT_FILES["validation"], tokenizer, length)
-        order = np.random.default_rng(settings["seed"]).permutation(len(train))
-        held, kept = np.sort(order[:options["val_blocks"]]), np.sort(order[options["val_blocks"]:])
-        if len(kept) == 0:
-            raise ValueError(f"config key 'finetune.wikitext.val_blocks': {options['val_blocks']} holds out every "
-                             f"one of the {len(train)} training blocks; hold out fewer")
+        held, kept = hold_out(len(train), options["val_blocks"], settings["seed"], "finetune.wikitext.val_blocks")
         self.train, self.val = train[torch.from_numpy(kept)], train[torch.from_numpy(held)]
         layers = config.num_hidden_layers
         picked = sorted({0, layers // 3, (2 * layers) // 3, layers - 1})
