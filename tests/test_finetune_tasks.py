@@ -422,6 +422,33 @@ def test_language_modelling_fine_tunes_end_to_end_and_perplexity_is_lower_is_bet
     assert f"WikiText-103 (raw) at {text}" in card and "16-token blocks" in card
 
 
+class Regression:
+    """A task of the loop's interface: mean squared error, targets a dict of tensors (as detection's)."""
+
+    def __init__(self, micro_batch_size=None):
+        self.micro_batch_size = micro_batch_size
+
+    def loss(self, outputs, targets):
+        return ((outputs - targets["y"]) ** 2).mean()
+
+
+@pytest.mark.parametrize("micro", [1, 2, 3, 7])
+def test_micro_batches_accumulate_the_gradient_of_the_whole_batch(micro):
+    from pvq.finetune.loop import NoCompression, train_step
+
+    torch.manual_seed(0)
+    x, y = torch.randn(7, 5), {"y": torch.randn(7, 3)}
+    whole, parts = nn.Linear(5, 3), nn.Linear(5, 3)
+    parts.load_state_dict(whole.state_dict())
+    losses = []
+    for model, task in ((whole, Regression()), (parts, Regression(micro))):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        losses.append(train_step(model, task, NoCompression(), [optimizer], x, y, 0))
+    assert losses[1] == pytest.approx(losses[0], rel=1e-6)
+    for a, b in zip(whole.parameters(), parts.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
 # ----------------------------------------------------------------------------------------------
 # Config, data paths and optional packages
 
