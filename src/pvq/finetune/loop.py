@@ -123,7 +123,8 @@ def train_step(model: nn.Module, task, strategy, optimizers, x: torch.Tensor, y,
 
     A task with ``micro_batch_size`` (OPT: 512 sequences per step do not fit one forward pass) runs the
     batch in slices of that many examples and accumulates their gradients, each slice's mean loss
-    weighted by its share of the batch: the gradient of the whole batch's mean loss.
+    weighted by its share of the batch: the gradient of the whole batch's mean loss, for a loss that is
+    a mean over examples (next-token cross-entropy on equal-length blocks is).
     """
     strategy.begin_step(step)
     for opt in optimizers:
