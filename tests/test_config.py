@@ -94,11 +94,12 @@ def test_ptq_joint_sparsity_and_methods_are_checked_naming_the_key():
 
 
 def test_an_overlay_that_empties_a_mapping_is_honoured(tmp_path):
-    overlay = tmp_path / "overlay.yaml"
+    named, overlay = tmp_path / "named.yaml", tmp_path / "overlay.yaml"
+    named.write_text("finetune:\n  not_supported:\n    X: {metric: acc, reason: why}\n")
     overlay.write_text("finetune:\n  not_supported: {}\n")
-    paper = load_config(REPO / "config.yaml", PAPER)
-    assert paper["finetune"]["not_supported"]  # the paper overlay names rows
-    assert load_config(REPO / "config.yaml", PAPER, overlay)["finetune"]["not_supported"] == {}
+    assert load_config(REPO / "config.yaml", PAPER, named)["finetune"]["not_supported"]  # a row named
+    assert load_config(REPO / "config.yaml", PAPER, named, overlay)["finetune"]["not_supported"] == {}
+    assert load_config(REPO / "config.yaml", PAPER)["finetune"]["not_supported"] == {}  # every Table 1 row runs
     overlay.write_text("perlayer:\n  models: {}\n")
     with pytest.raises(ConfigError, match="config key 'perlayer.models' is empty"):
         load_config(REPO / "config.yaml", overlay)
@@ -155,8 +156,9 @@ def test_snakemake_stops_on_an_emptied_model_list_before_any_job(tmp_path, overl
 
 
 def test_snakemake_honours_an_overlay_that_empties_a_mapping(tmp_path):
-    extra = tmp_path / "extra.yaml"
+    named, extra = tmp_path / "named.yaml", tmp_path / "extra.yaml"
+    named.write_text("finetune:\n  not_supported:\n    X: {metric: acc, reason: why}\n")
     extra.write_text("finetune:\n  not_supported: {}\n")
-    shown = snakemake("table1", "-n", "-p", "--cores", "2", "--configfile", str(PAPER), str(extra),
+    shown = snakemake("table1", "-n", "-p", "--cores", "2", "--configfile", str(PAPER), str(named), str(extra),
                       workdir=tmp_path)
-    assert '"not_supported": {}' in shown.stdout + shown.stderr  # configs/paper.yaml names two rows
+    assert '"not_supported": {}' in shown.stdout + shown.stderr  # Snakemake alone would keep row X

@@ -286,8 +286,10 @@ def test_config_cross_checks_name_the_key():
         validate({"finetune": {"models": {"alexnet": {}}}})
     with pytest.raises(ConfigError, match="finetune.models.resnet18.metric': task 'photos' reports 'agree'"):
         validate({"finetune": {"models": {"resnet18": {**resnet, "task": "photos"}}}})
-    with pytest.raises(ConfigError, match="digits_resnet and only it"):
+    with pytest.raises(ConfigError, match="resnet18.task': 'digits'; only digits_resnet has task 'digits'"):
         validate({"finetune": {"models": {"resnet18": {**resnet, "task": "digits"}}}})
+    with pytest.raises(ConfigError, match="digits_resnet.task': 'imagenet'; digits_resnet has task 'digits'"):
+        validate({"imagenet_path": "/x", "finetune": {"models": {"digits_resnet": resnet}}})
 
 
 def test_torch_magnitude_mask_equals_the_numpy_reference():

@@ -95,5 +95,7 @@ def test_table1_target_builds_only_what_it_needs(tmp_path):
 def test_paper_tier_dry_runs_every_table1_model(tmp_path):
     result = snakemake("table1", "-n", "--cores", "2", "--configfile", str(PAPER), workdir=tmp_path)
     jobs = result.stdout + result.stderr
-    for model in ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_lite0", "vit_b_16"):
+    for model in ("resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_lite0", "vit_b_16",
+                  "deeplabv3", "efficientdet", "opt_350m"):
         assert f"finetune/{model}/quant-b2.json" in jobs and f"finetune/{model}/prune-b8.json" in jobs
+        assert f"finetune/{model}/fp.json" in jobs

@@ -239,12 +239,29 @@ def test_a_task_without_a_data_entry_gets_the_whole_section():
     from pvq.finetune.settings import TASK_DATA, job_settings
 
     config = copy.deepcopy(load_config(REPO / "config.yaml", SMOKE))
-    config["finetune"]["models"]["efficientnet_lite0"]["task"] = "voc"
-    config["finetune"]["voc"] = {"crop": 513}
-    assert "voc" not in TASK_DATA
+    config["finetune"]["models"]["efficientnet_lite0"]["task"] = "pose"
+    config["finetune"]["pose"] = {"crop": 513}
+    assert "pose" not in TASK_DATA
     values = job_settings(config, "run", "efficientnet_lite0", "quant").values
-    assert values["voc"] == {"crop": 513} and values["photos"] == config["finetune"]["photos"]
-    assert "imagenet_path" in values and values["models"].keys() == {"efficientnet_lite0"}
+    assert values["pose"] == {"crop": 513} and values["photos"] == config["finetune"]["photos"]
+    assert {"imagenet_path", "voc_path", "coco_path", "wikitext_path"} <= values.keys()
+    assert values["models"].keys() == {"efficientnet_lite0"}
+
+
+def test_each_paper_task_gets_its_own_data_path_and_section():
+    """DeepLab-V3, EfficientDet and OPT jobs read finetune.voc/coco/wikitext and voc/coco/wikitext_path:
+    they get those, and no other task's."""
+    from pvq.config import load_config
+    from pvq.finetune.settings import job_settings
+
+    config = load_config(REPO / "config.yaml", PAPER)
+    for model, task in (("deeplabv3", "voc"), ("efficientdet", "coco"), ("opt_350m", "wikitext")):
+        assert config["finetune"]["models"][model]["task"] == task
+        for step in ("baseline", "run"):
+            values = job_settings(config, step, model, "prune" if step == "run" else None).values
+            assert values[task] == config["finetune"][task] and values[f"{task}_path"] == config[f"{task}_path"]
+            others = {"voc", "coco", "wikitext", "imagenet", "photos", "digits"} - {task}
+            assert not others & values.keys() and "imagenet_path" not in values
 
 
 def test_a_job_refuses_another_jobs_settings(tmp_path):

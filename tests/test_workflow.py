@@ -64,3 +64,31 @@ def test_missing_imagenet_path_stops_a_real_run_before_any_job_but_not_a_dry_run
     assert result.returncode != 0
     assert "config key 'imagenet_path'" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_missing_task_data_paths_stop_a_real_run_before_any_job_but_not_a_dry_run(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"run_name: bad\nvoc_path: {tmp_path / 'no-voc'}\ncoco_path: {tmp_path}\n"
+                   f"wikitext_path: {tmp_path / 'no-wikitext'}\n")
+    snakemake("-n", "--cores", "2", "--configfile", str(bad), workdir=tmp_path)
+    result = snakemake("--cores", "2", "--configfile", str(bad), workdir=tmp_path, check=False)
+    assert result.returncode != 0
+    shown = result.stdout + result.stderr
+    assert "config key 'voc_path'" in shown and "config key 'wikitext_path'" in shown
+    assert "config key 'coco_path'" in shown and "has no train2017" in shown  # a folder without COCO's layout
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_slurm_profile_gives_each_fine_tuning_job_its_models_limit(tmp_path):
+    """The profile's per-model runtime expressions evaluate per job (a dry run prints the resources)."""
+    result = snakemake("table1", "-n", "--cores", "2", "--configfile", str(PAPER), "--workflow-profile",
+                       str(REPO / "workflow" / "profiles" / "slurm"), "--executor", "local", workdir=tmp_path)
+    shown = result.stdout + result.stderr
+    runtimes = {}
+    for block in shown.split("\n\n"):
+        output = re.search(r"output: \S*finetune/(\w+)/quant-b4\.json", block)
+        runtime = re.search(r"runtime=(\d+)", block)
+        if output and runtime:
+            runtimes[output.group(1)] = int(runtime.group(1))
+    assert runtimes["opt_350m"] == runtimes["efficientdet"] == 5760
+    assert runtimes["deeplabv3"] == runtimes["resnet18"] == 2880

@@ -115,16 +115,40 @@ def _fill_defaults(instance: Any, schema: dict[str, Any], directory: Path) -> An
     return instance
 
 
+# Data paths (top-level keys): what a real run needs to find under each, and what the folder holds.
+DATA_PATHS = {
+    "imagenet_path": ((), "the root of your ImageNet copy (train/ and val/ class folders)"),
+    "voc_path": (("VOCdevkit/VOC2012/JPEGImages", "VOCdevkit/VOC2012/SegmentationClass",
+                  "VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt",
+                  "VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt"),
+                 "the folder holding VOCdevkit/VOC2012 of Pascal VOC 2012"),
+    "coco_path": (("train2017", "val2017", "annotations/instances_train2017.json",
+                   "annotations/instances_val2017.json"),
+                  "the root of MS COCO 2017 (train2017/, val2017/, annotations/)"),
+    "wikitext_path": (("wiki.train.raw", "wiki.valid.raw"), "the folder of WikiText-103's raw files "
+                      "(wikitext-103-raw-v1.zip unpacked)"),
+}
+
+
 def check_paths(config: dict[str, Any]) -> None:
-    """Raise ConfigError for configured input paths that do not exist.
+    """Raise ConfigError for configured input paths that do not exist or lack their data set's layout.
 
     Called when a real run starts (not at validation), so a dry run of the paper tier works on a
     machine without its data.
     """
-    path = config.get("imagenet_path")
-    if path is not None and not Path(path).is_dir():
-        raise ConfigError(f"config key 'imagenet_path': {path!r} is not a directory; point it at the "
-                          "root of your ImageNet copy (train/ and val/ class folders) or set it to null")
+    problems = []
+    for key, (expected, what) in DATA_PATHS.items():
+        path = config.get(key)
+        if path is None:
+            continue
+        if not Path(path).is_dir():
+            problems.append(f"config key '{key}': {path!r} is not a directory; point it at {what} or set it to null")
+            continue
+        missing = [name for name in expected if not (Path(path) / name).exists()]
+        if missing:
+            problems.append(f"config key '{key}': {path!r} has no {', '.join(missing)}; point it at {what}")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def _semantic_problems(config: dict[str, Any]) -> list[str]:
@@ -179,7 +203,12 @@ def _perlayer_format_problems(perlayer: dict[str, Any]) -> list[str]:
     return problems
 
 
-FINETUNE_TASKS = {"digits": "acc", "photos": "agree", "imagenet": "acc"}  # task -> its headline metric
+# task -> its headline metric
+FINETUNE_TASKS = {"digits": "acc", "photos": "agree", "imagenet": "acc", "voc": "miou", "coco": "map",
+                  "wikitext": "ppl"}
+# Models that exist for one task only, and the top-level data path each paper-tier task reads.
+MODEL_TASKS = {"digits_resnet": "digits", "deeplabv3": "voc", "efficientdet": "coco", "opt_350m": "wikitext"}
+TASK_PATHS = {"imagenet": "imagenet_path", "voc": "voc_path", "coco": "coco_path", "wikitext": "wikitext_path"}
 
 
 def finetune_bits(finetune: dict[str, Any], model: str) -> list[int]:
@@ -194,8 +223,12 @@ def _finetune_problems(config: dict[str, Any]) -> list[str]:
     finetune, problems = config["finetune"], []
     for name, hp in finetune["models"].items():
         where = f"config key 'finetune.models.{name}"
-        if (name == "digits_resnet") != (hp["task"] == "digits"):
-            problems.append(f"{where}.task': {hp['task']!r}; digits_resnet and only it has task 'digits'")
+        own = MODEL_TASKS.get(name)
+        if own is not None and hp["task"] != own:
+            problems.append(f"{where}.task': {hp['task']!r}; {name} has task {own!r}")
+        elif own is None and hp["task"] in MODEL_TASKS.values():
+            owner = next(model for model, task in MODEL_TASKS.items() if task == hp["task"])
+            problems.append(f"{where}.task': {hp['task']!r}; only {owner} has task {hp['task']!r}")
         if hp["metric"] != FINETUNE_TASKS[hp["task"]]:
             problems.append(f"{where}.metric': task {hp['task']!r} reports {FINETUNE_TASKS[hp['task']]!r}, "
                             f"not {hp['metric']!r}")
@@ -216,10 +249,10 @@ def _finetune_problems(config: dict[str, Any]) -> list[str]:
                 problems.append(f"config key 'finetune.photos.{group}': scene {scene!r} is also in "
                                 f"finetune.photos.{seen[scene]}; held-out scenes must never be trained on")
             seen.setdefault(scene, group)
-    imagenet_models = sorted(name for name, hp in finetune["models"].items() if hp["task"] == "imagenet")
-    if imagenet_models and config["imagenet_path"] is None:
-        problems.append(f"config key 'imagenet_path': finetune.models {imagenet_models} need ImageNet; "
-                        "set imagenet_path")
+    for task, key in TASK_PATHS.items():
+        models = sorted(name for name, hp in finetune["models"].items() if hp["task"] == task)
+        if models and config[key] is None:
+            problems.append(f"config key '{key}': finetune.models {models} need it (task {task}); set {key}")
     return problems
 
 

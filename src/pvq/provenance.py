@@ -15,6 +15,8 @@ from pvq.config import REPO_ROOT
 LIBRARIES = (
     "pvq", "numpy", "scipy", "pandas", "matplotlib", "torch", "torchvision", "cvxpy", "clarabel",
     "scs", "pulp", "highspy", "pyscipopt", "scikit-learn", "snakemake",
+    # the paper tier's segmentation, detection and language-modelling tasks (pyproject's tasks extra)
+    "torchmetrics", "effdet", "timm", "pycocotools", "transformers",
 )
 
 

@@ -1,7 +1,7 @@
 """Fine-tuning (§5, App. D, G-I): FP baseline, one (model, method, bits) run, layer sensitivity, Tables 1/5.
 
 ``--settings`` is the JSON of the job's own settings (pvq.finetune.settings.JobSettings: what that job
-reads of the config's finetune section, seed, baseline_bits and imagenet_path; the rule builds it)."""
+reads of the config's finetune section, seed, baseline_bits and its task's data path; the rule builds it)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ HELP = __doc__
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="step", required=True, help="the step")
-    baseline = sub.add_parser("baseline", help="train (digits) or load (ImageNet) the FP model")
+    baseline = sub.add_parser("baseline", help="train (digits) or load (pretrained models) the FP model")
     baseline.add_argument("--out-weights", required=True, help="fp.pt: the FP state dict")
     run = sub.add_parser("run", help="fine-tune with QAT or gradual pruning over the lr grid")
     run.add_argument("--method", choices=["quant", "prune"], required=True,
@@ -26,11 +26,11 @@ def add_arguments(parser) -> None:
     run.add_argument("--checkpoint-dir", help="where a killed job's progress is kept")
     sens = sub.add_parser("sensitivity", help="one layer compressed at a time, no fine-tuning (App. D)")
     sens.add_argument("--out-correlation", required=True,
-                      help="correlation of layer SNR and accuracy drop per method (CSV)")
+                      help="correlation of layer SNR and metric drop per method (CSV)")
     for p, out in ((baseline, "the FP record: test and validation metric, history (JSON)"),
                    (run, "the cell's record: every seed's test metrics at its best learning rate, and their means (JSON)"),
                    (sens, "one row per (layer, method, bits) (CSV)")):
-        p.add_argument("--model", required=True, help="digits_resnet or an ImageNet model of finetune.models")
+        p.add_argument("--model", required=True, help="a model of finetune.models")
         p.add_argument("--settings", required=True, help="JSON of the job's settings (JobSettings.to_json)")
         p.add_argument("--out", required=True, help=out)
     for p in (run, sens):

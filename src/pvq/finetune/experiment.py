@@ -3,10 +3,12 @@ every seed with its learning-rate grid, batch-norm re-estimation, held-out metri
 representation distances.
 
 ``settings`` has the layout of the config's ``finetune`` section (workflow/schemas/finetune.schema.yaml)
-plus the top-level ``seed``, ``baseline_bits`` and ``imagenet_path``, cut to what the job reads
-(pvq.finetune.settings.job_settings). A model's ``task`` picks its data:
-``digits`` (digits_resnet from scratch), ``photos`` (a pretrained model distilled offline on the
-wheels' photos) or ``imagenet`` (the paper tier). Seeds: base seed + 0 .. seeds - 1; seed s gives the
+plus the top-level ``seed``, ``baseline_bits`` and the task's data path (``imagenet_path``, ``voc_path``,
+``coco_path``, ``wikitext_path``), cut to what the job reads (pvq.finetune.settings.job_settings). A
+model's ``task`` picks its data: ``digits`` (digits_resnet from scratch), ``photos`` (a pretrained model
+distilled offline on the wheels' photos), or the paper tier's ``imagenet``, ``voc`` (DeepLab-V3,
+pvq.finetune.voc), ``coco`` (EfficientDet, pvq.finetune.coco) and ``wikitext`` (OPT-350m,
+pvq.finetune.wikitext). Seeds: base seed + 0 .. seeds - 1; seed s gives the
 quantization and the pruning run the same data order and crops, so the two pair up seed by seed.
 """
 
@@ -22,6 +24,7 @@ import pandas as pd
 import torch
 
 from pvq.finetune.artifacts import FP_RECORD, FP_WEIGHTS, REPRESENTATIONS, RUN
+from pvq.finetune.directions import best_index
 from pvq.finetune.evaluate import device
 from pvq.finetune.gmp import PruneStrategy
 from pvq.finetune.layers import compressible_layers
@@ -52,20 +55,66 @@ def build_task(model_name: str, settings: dict):
         from pvq.finetune.photo_distillation import PhotoDistillationTask
 
         return PhotoDistillationTask(model_name, settings)
+    if kind == "voc":
+        from pvq.finetune.voc import VOCTask
+
+        return VOCTask(settings)
+    if kind == "coco":
+        from pvq.finetune.coco import COCOTask
+
+        return COCOTask(settings)
+    if kind == "wikitext":
+        from pvq.finetune.wikitext import WikiTextTask
+
+        return WikiTextTask(settings)
     from pvq.finetune.imagenet import ImageNetTask
 
     return ImageNetTask(model_name, settings)
 
 
 def build_model(model_name: str, settings: dict, pretrained: bool = False) -> torch.nn.Module:
-    """The architecture; ImageNet models with their published weights when ``pretrained``."""
-    if task_kind(model_name, settings) == "digits":
+    """The architecture; pretrained models with their published weights when ``pretrained``."""
+    kind = task_kind(model_name, settings)
+    if kind == "digits":
         from pvq.models.digits import build_digits_resnet
 
         return build_digits_resnet(settings["digits"]["width"])
+    if kind == "voc":
+        from pvq.finetune import voc
+
+        return voc.build_deeplabv3(pretrained).train()
+    if kind == "coco":
+        from pvq.finetune import coco
+
+        return coco.build_efficientdet(settings, pretrained).train()
+    if kind == "wikitext":
+        from pvq.finetune import wikitext
+
+        return wikitext.build_language_model(settings, pretrained).train()
     from pvq.finetune.imagenet import build_imagenet_model
 
     return build_imagenet_model(model_name, pretrained)
+
+
+def published_weights(model_name: str, settings: dict) -> str | None:
+    """What a pretrained model's published weights are, for the card (None: trained from scratch)."""
+    kind = task_kind(model_name, settings)
+    if kind == "digits":
+        return None
+    if kind == "voc":
+        from pvq.finetune.voc import weights_name
+
+        return weights_name()
+    if kind == "coco":
+        from pvq.finetune.coco import efficientdet_config
+
+        config = efficientdet_config(settings)
+        return f"effdet {config.name} COCO weights ({config.url})"
+    if kind == "wikitext":
+        return f"transformers {settings['wikitext']['checkpoint']} (its published weights and tokenizer)"
+    from pvq.models.registry import weights_name
+
+    return weights_name(model_name)
 
 
 def load_fp_model(model_name: str, settings: dict, weights: str | Path, channels_last: bool = False) -> torch.nn.Module:
@@ -110,7 +159,8 @@ def train_baseline(model_name: str, settings: dict, out_weights: str | Path, out
               "val_metric": val_metrics[task.metric], "val_metrics": val_metrics, "split_seed": settings["seed"],
               "seed": settings["seed"], "epochs": epochs, "seconds": time.perf_counter() - began,
               "device": str(device()), "history": history,
-              "data": task.describe() if hasattr(task, "describe") else None}
+              "data": task.describe() if hasattr(task, "describe") else None,
+              "weights": published_weights(model_name, settings)}
     with atomic_path(out_weights) as tmp:
         torch.save({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
     FP_RECORD.write(record, out_json)
@@ -194,7 +244,7 @@ def run_one_seed(model_name, method, bits, settings, fp_weights, factor, task, r
             write_json(result, done)
             remove_checkpoint(ckpt)
         results.append(result)
-    best = max(range(len(results)), key=lambda i: (results[i]["val_metric"], -i))
+    best = best_index([r["val_metric"] for r in results], task.metric)
     chosen = dict(results[best])
     chosen["lr_grid"] = [{"lr": r["lr"], "val_metric": r["val_metric"], "metric": r["metric"]} for r in results]
     return chosen

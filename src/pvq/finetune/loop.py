@@ -98,18 +98,50 @@ def cosine_lr(step: int, total_steps: int, lr: float) -> float:
     return 0.5 * lr * (1.0 + math.cos(math.pi * step / total_steps))
 
 
-def train_step(model: nn.Module, task, strategy, optimizers, x: torch.Tensor, y: torch.Tensor, step: int) -> float:
-    """One optimiser step (the strategy's hooks around forward, loss, backward and update); the loss."""
+def to_device(batch, where):
+    """A batch's inputs or targets on ``where``: a tensor, or a dict, list or tuple of them (detection)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(where)
+    if isinstance(batch, dict):
+        return {key: to_device(value, where) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(value, where) for value in batch)
+    return batch
+
+
+def slice_batch(batch, start: int, stop: int):
+    """Examples start..stop of a batch (a tensor, or a dict, list or tuple of per-example tensors)."""
+    if isinstance(batch, torch.Tensor):
+        return batch[start:stop]
+    if isinstance(batch, dict):
+        return {key: slice_batch(value, start, stop) for key, value in batch.items()}
+    return type(batch)(slice_batch(value, start, stop) for value in batch)
+
+
+def train_step(model: nn.Module, task, strategy, optimizers, x: torch.Tensor, y, step: int) -> float:
+    """One optimiser step (the strategy's hooks around forward, loss, backward and update); the loss.
+
+    A task with ``micro_batch_size`` (OPT: 512 sequences per step do not fit one forward pass) runs the
+    batch in slices of that many examples and accumulates their gradients, each slice's mean loss
+    weighted by its share of the batch: the gradient of the whole batch's mean loss, for a loss that is
+    a mean over examples (next-token cross-entropy on equal-length blocks is).
+    """
     strategy.begin_step(step)
-    loss = task.loss(model(x), y)
     for opt in optimizers:
         opt.zero_grad(set_to_none=True)
-    loss.backward()
+    n = len(x)
+    size = getattr(task, "micro_batch_size", None) or n
+    total = 0.0
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        part = task.loss(model(x[start:stop]), slice_batch(y, start, stop) if size < n else y) * ((stop - start) / n)
+        part.backward()
+        total += float(part.detach())
     strategy.before_update()
     for opt in optimizers:
         opt.step()
     strategy.after_update()
-    return float(loss.detach())
+    return total
 
 
 def optimizers_for(model: nn.Module, strategy, schedule: Schedule) -> list[torch.optim.Optimizer]:
@@ -155,8 +187,8 @@ def train(model: nn.Module, task, strategy, schedule: Schedule, seed: int, *, on
         for i, (x, y) in enumerate(task.train_batches(epoch, seed, schedule.batch_size)):
             step = epoch * steps_per_epoch + i
             optimizers[0].param_groups[0]["lr"] = cosine_lr(step, total, schedule.lr)
-            running += train_step(model, task, strategy, optimizers, x.to(where), y.to(where), step) * len(y)
-            seen += len(y)
+            running += train_step(model, task, strategy, optimizers, x.to(where), to_device(y, where), step) * len(x)
+            seen += len(x)
         if frozen:
             task.reestimate_batchnorm_(model, schedule.batch_size)
         entry = {"epoch": epoch + 1, "loss": running / seen, "seconds": time.perf_counter() - began,

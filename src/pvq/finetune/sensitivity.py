@@ -4,7 +4,8 @@ full model's metric drop (the assumption behind the per-layer SNR comparisons of
 Per (layer, method, bits), on the task's test inputs: the layer's output against the FP model's,
 nmse = sum (y - y_hat)^2 / sum y^2 (the paper's "linear-scale SNR") and snr_db = -10 log10(nmse),
 measured in the same forward pass as the task's headline metric of the whole model with only that
-layer compressed (no batch-norm re-estimation, as in the paper). Correlations carry their 95 % Fisher-z interval (pvq.stats).
+layer compressed (no batch-norm re-estimation, as in the paper); metric_drop is how much worse the
+metric got (fp - metric, or metric - fp where lower is better: perplexity). Correlations carry their 95 % Fisher-z interval (pvq.stats).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from pvq.finetune.directions import higher_is_better
 from pvq.finetune.oneshot import METHODS, compress_model
 from pvq.prune import sparsity_for_bits
 from pvq.stats import correlation_interval
@@ -34,6 +36,7 @@ def layer_sensitivity(model: torch.nn.Module, task, layer_names, bits_list, base
                       log=print) -> pd.DataFrame:
     """One row per (layer, method, bits): nmse, snr_db, metric, fp_metric, metric_drop."""
     fp_metric = task.evaluate(model, "test")[task.metric]
+    sign = 1.0 if higher_is_better(task.metric) else -1.0
     rows = []
     for index, name in enumerate(layer_names):
         _, reference = evaluate_capturing(task, model, name)
@@ -48,7 +51,7 @@ def layer_sensitivity(model: torch.nn.Module, task, layer_names, bits_list, base
                              "sparsity": sparsity_for_bits(bits, baseline_bits) if method == "prune" else 0.0,
                              "nmse": nmse, "snr_db": float(-10 * np.log10(nmse)) if nmse > 0 else np.inf,
                              "metric": metrics[task.metric], "fp_metric": fp_metric,
-                             "metric_drop": fp_metric - metrics[task.metric]})
+                             "metric_drop": sign * (fp_metric - metrics[task.metric])})
         log(f"layer {name}: done ({index + 1}/{len(layer_names)})")
     return pd.DataFrame(rows)
 

@@ -4,7 +4,7 @@ A rule passes ``JobSettings.to_json()`` as its ``--settings`` param, so Snakemak
 when a key it reads changes: a model's hyper-parameters reach that model's runs, ``scale_lr`` the
 quantization runs, ``ramp_fraction`` the pruning runs, a task's data section the models of that task.
 ``values`` keeps the ``finetune`` section's own layout (plus the top-level ``seed``, ``baseline_bits``
-and, for ImageNet, ``imagenet_path``), which is what pvq.finetune.experiment reads.
+and its task's data path, e.g. ``imagenet_path``), which is what pvq.finetune.experiment reads.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pvq.config import DATA_PATHS
+
 STEPS = ("baseline", "run", "sensitivity", "table")
 METHODS = ("quant", "prune")
 # The config sections (of finetune, or top-level) a task's data comes from. A task not listed here
-# gets the whole finetune section and imagenet_path: an unneeded rerun at worst, never a missing key.
-TASK_DATA = {"digits": ("digits",), "photos": ("photos",), "imagenet": ("imagenet", "imagenet_path")}
+# gets the whole finetune section and every data path: an unneeded rerun at worst, never a missing key.
+TASK_DATA = {"digits": ("digits",), "photos": ("photos",), "imagenet": ("imagenet", "imagenet_path"),
+             "voc": ("voc", "voc_path"), "coco": ("coco", "coco_path"), "wikitext": ("wikitext", "wikitext_path")}
 # What the strategies read: LSQ's scale optimiser, GMP's schedule (pvq.finetune.experiment.make_strategy).
 METHOD_KEYS = {"quant": ("scale_lr",), "prune": ("ramp_fraction", "mask_update_steps")}
 RUN_KEYS = ("baseline_bits", "first_last")
@@ -66,7 +69,7 @@ class JobSettings:
 
 
 def _task_sections(task: str, section: dict) -> tuple[str, ...]:
-    return TASK_DATA.get(task, tuple(key for key in section if key != "models") + ("imagenet_path",))
+    return TASK_DATA.get(task, tuple(key for key in section if key != "models") + tuple(DATA_PATHS))
 
 
 def job_settings(config: dict, step: str, model: str | None = None, method: str | None = None,
@@ -79,7 +82,8 @@ def job_settings(config: dict, step: str, model: str | None = None, method: str 
     if step not in STEPS:
         raise SettingsError(f"step must be one of {STEPS}, got {step!r}")
     section = config["finetune"]
-    top = {"seed": config["seed"], "baseline_bits": config["baseline_bits"], "imagenet_path": config["imagenet_path"]}
+    top = {"seed": config["seed"], "baseline_bits": config["baseline_bits"],
+           **{key: config[key] for key in DATA_PATHS}}
     if step == "table":
         if model is not None or method is not None or long:
             raise SettingsError("the table step is one job over every run: no model, method or long")

@@ -1,13 +1,15 @@
 """Table 1 / Table 5 from the per-cell JSONs: one row per (model, metric, bits), quantization next to
 pruning, with the uncertainty over seeds.
 
-Columns: model, metric, fp, bits, quant, prune (means over seeds of the test metric, %), quant_lo,
-quant_hi, prune_lo, prune_hi (95 % Student-t intervals), seeds (paired seeds) and winner (``quant``,
-``prune`` or ``inconclusive``: the 95 % interval of the per-seed difference quant - prune must exclude
-zero; pvq.stats). A model reports every metric its task lists (EfficientNet-Lite0 offline: ``agree``,
-top-1 agreement with the uncompressed model, and ``acc`` on the photos whose class is known). Models
-named in the config as not supported yet (detection, segmentation) get rows with empty values
-rather than disappearing (no seeds, no winner).
+Columns: model, metric, fp, bits, quant, prune (means over seeds of the test metric; % for all but
+perplexity), quant_lo, quant_hi, prune_lo, prune_hi (95 % Student-t intervals), seeds (paired seeds)
+and winner (``quant``, ``prune`` or ``inconclusive``: the 95 % interval of the per-seed difference
+quant - prune must exclude zero; pvq.stats, in the metric's direction: for perplexity the lower mean
+wins, pvq.finetune.directions). A model reports every metric its task lists (EfficientNet-Lite0 offline: ``agree``,
+top-1 agreement with the uncompressed model, and ``acc`` on the photos whose class is known; the
+paper tier's deeplabv3 ``miou``, efficientdet ``map`` and opt_350m ``ppl``). Models named in the
+config's ``not_supported`` (none in any shipped config) get rows with empty values rather than
+disappearing (no seeds, no winner).
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from __future__ import annotations
 import pandas as pd
 
 from pvq.finetune.artifacts import RUN, TABLE1
+from pvq.finetune.directions import higher_is_better
 from pvq.stats import mean_interval, winner
 
 COLUMNS = list(TABLE1.columns)
-# Metrics where a larger value is better; every table metric so far (accuracy, agreement) is.
-HIGHER_IS_BETTER = {"acc": True, "agree": True}
 
 
 def _per_seed(record: dict, metric: str) -> dict[int, float]:
@@ -30,7 +31,7 @@ def cell_row(model: str, metric: str, fp: float, bits: int, quant: dict[int, flo
     """One table row from the per-seed values of both methods (paired on the seeds both have)."""
     seeds = sorted(set(quant) & set(prune))
     q, p = mean_interval(list(quant.values())), mean_interval(list(prune.values()))
-    verdict = winner([quant[s] for s in seeds], [prune[s] for s in seeds], HIGHER_IS_BETTER[metric]) \
+    verdict = winner([quant[s] for s in seeds], [prune[s] for s in seeds], higher_is_better(metric)) \
         if seeds else "inconclusive"
     return {"model": model, "metric": metric, "fp": fp, "bits": bits, "quant": q.mean, "prune": p.mean,
             "quant_lo": q.lo, "quant_hi": q.hi, "prune_lo": p.lo, "prune_hi": p.hi, "seeds": len(seeds),

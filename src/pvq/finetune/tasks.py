@@ -1,13 +1,17 @@
 """A task is what the training loop needs besides the model: data, loss, metric and batch-norm policy.
 
 Every task (digits here, ImageNet in pvq.finetune.imagenet, the offline photo distillation in
-pvq.finetune.photo_distillation) provides:
+pvq.finetune.photo_distillation, and the paper tier's Pascal VOC segmentation, MS COCO detection and
+WikiText-103 language modelling in pvq.finetune.voc, .coco and .wikitext) provides:
 
-- ``metric``: the headline metric's name (higher is better; picks the learning rate), and
-  ``table_metrics``: the metrics Tables 1 and 5 report, headline first;
+- ``metric``: the headline metric's name (picks the learning rate, in its direction:
+  pvq.finetune.directions), and ``table_metrics``: the metrics Tables 1 and 5 report, headline first;
 - ``steps_per_epoch(batch_size)`` and ``train_batches(epoch, seed, batch_size)``: (inputs, targets)
   batches, shuffled and augmented, a pure function of the arguments (a resumed run sees the same data);
-- ``loss(outputs, targets)``: the training loss;
+  inputs a tensor whose first dimension is the batch, targets a tensor or a dict of them (detection);
+- ``loss(outputs, targets)``: the training loss, from whatever the model returns (logits, a dict of
+  them, a transformers output, per-level detection outputs);
+- optionally ``micro_batch_size``: examples per forward pass, gradients accumulated (pvq.finetune.loop);
 - ``evaluate(model, split)``: {metric name: value} on held-out data, ``split`` "val" (picks the
   learning rate) or "test" (reported);
 - ``frozen_statistics``: True when the model trains in eval mode (batch-norm statistics frozen, no
@@ -20,6 +24,7 @@ pvq.finetune.photo_distillation) provides:
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,6 +32,17 @@ from torch import nn
 from pvq.finetune.batchnorm import reestimate_batchnorm_
 from pvq.finetune.evaluate import device, evaluate
 from pvq.models.digits import REPRESENTATION_LAYERS, digits_split
+
+
+def hold_out(n: int, count: int, seed: int, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(held, kept): ``count`` of ``n`` training examples held out (seeded) to choose the learning rate,
+    and the rest, each sorted; holding out everything is an error naming the config ``key``."""
+    order = np.random.default_rng(seed).permutation(n)
+    held, kept = np.sort(order[:count]), np.sort(order[count:])
+    if len(kept) == 0:
+        raise ValueError(f"config key '{key}': {count} holds out every one of the {n} training examples; "
+                         "hold out fewer")
+    return held, kept
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:

