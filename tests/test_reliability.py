@@ -189,7 +189,11 @@ def test_every_artifact_of_the_smoke_run_meets_its_contract_and_a_cut_copy_is_re
             continue
         contract.read(path)
         broken = tmp_path / path.name
-        broken.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+        data = path.read_bytes()
+        cut = len(data) * 2 // 3
+        while cut > 1 and data[cut - 1:cut] == b"\n":  # inside a line, as an interrupted write leaves it: a
+            cut -= 1  # cut at a line end is caught by `complete` only where a contract has one (tests/test_io.py)
+        broken.write_bytes(data[:cut])
         with pytest.raises(ArtifactError) as caught:
             contract.read(broken)
         assert f"{broken} ({contract.what})" in str(caught.value) and f"-R {contract.rule}" in str(caught.value)
