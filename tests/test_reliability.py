@@ -200,7 +200,7 @@ def test_every_artifact_of_the_smoke_run_meets_its_contract_and_a_cut_copy_is_re
             contract.read(broken)
         assert f"{broken} ({contract.what})" in str(caught.value) and f"-R {contract.rule}" in str(caught.value)
         checked.add(contract.what)
-    assert len(checked) == 30, sorted(checked)  # every CSV and JSON kind a stage reads
+    assert len(checked) == 31, sorted(checked)  # every CSV and JSON kind a stage reads
 
 
 def test_a_cut_or_foreign_fp_pt_and_inputs_npz_of_the_smoke_run_are_named(smoke_run, tmp_path):

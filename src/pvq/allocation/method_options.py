@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
+from pvq.allocation.options import options_table
 from pvq.methods import Weights
 
 COLUMNS = ["tensor", "numel", "energy", "spec", "family", "bits_per_weight", "squared_error", "storage_bits"]
@@ -49,16 +49,4 @@ def method_model_options(tensors: Mapping[str, np.ndarray], methods: Mapping[str
     independent, so ``workers`` threads do not change the numbers."""
     if not methods:
         raise ValueError("no methods to allocate: give at least one method spec")
-    frames = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda w: method_tensor_options(w, methods), tensors.values())
-        for i, ((name, w), rows) in enumerate(zip(tensors.items(), results), 1):
-            w64 = np.asarray(w, dtype=np.float64)
-            frame = pd.DataFrame(rows)
-            frame.insert(0, "energy", float(np.sum(w64 * w64)))
-            frame.insert(0, "numel", int(w64.size))
-            frame.insert(0, "tensor", name)
-            frames.append(frame)
-            if progress is not None:
-                progress(f"options {i}/{len(tensors)}: {name} ({w64.size} weights, {len(rows)} methods)")
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
+    return options_table(tensors, lambda w: method_tensor_options(w, methods), COLUMNS, workers, progress, "methods")

@@ -15,7 +15,7 @@ or free (the paper's idealised ratio).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -103,10 +103,18 @@ def model_options(tensors: dict[str, np.ndarray], bits: Iterable[int], sparsitie
     """Every tensor's options (COLUMNS), tensors in the given order; independent per tensor, so
     ``workers`` threads do not change the numbers."""
     bits, sparsities = list(bits), list(sparsities)
+    return options_table(tensors, lambda w: tensor_options(w, bits, sparsities, storage, candidates), COLUMNS,
+                         workers, progress, "options")
+
+
+def options_table(tensors: Mapping[str, np.ndarray], rows_of: Callable[[np.ndarray], list[dict]],
+                  columns: list[str], workers: int, progress: Callable[[str], None] | None,
+                  what: str) -> pd.DataFrame:
+    """``rows_of(w)`` for every tensor (in ``workers`` threads), each row with the tensor's name, size
+    and energy, in the given tensor order; ``what`` names a row in the progress lines."""
     frames = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda w: tensor_options(w, bits, sparsities, storage, candidates), tensors.values())
-        for i, ((name, w), rows) in enumerate(zip(tensors.items(), results), 1):
+        for i, ((name, w), rows) in enumerate(zip(tensors.items(), pool.map(rows_of, tensors.values())), 1):
             w64 = np.asarray(w, dtype=np.float64)
             frame = pd.DataFrame(rows)
             frame.insert(0, "energy", float(np.sum(w64 * w64)))
@@ -114,5 +122,5 @@ def model_options(tensors: dict[str, np.ndarray], bits: Iterable[int], sparsitie
             frame.insert(0, "tensor", name)
             frames.append(frame)
             if progress is not None:
-                progress(f"options {i}/{len(tensors)}: {name} ({w64.size} weights, {len(rows)} options)")
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
+                progress(f"options {i}/{len(tensors)}: {name} ({w64.size} weights, {len(rows)} {what})")
+    return pd.concat(frames, ignore_index=True)[columns]
