@@ -56,6 +56,36 @@ def test_snakefile_targets_are_documented_in_readme():
         assert f"| `{target}` |" in readme, target
 
 
+def readme_snakemake_commands() -> list[str]:
+    """Every ``snakemake ...`` the README tells a reader to type, in code spans and code blocks."""
+    text = (REPO / "README.md").read_text()
+    commands = re.findall(r"`(snakemake [^`]*)`", text)
+    commands += [line.split("#")[0].strip() for line in text.splitlines() if line.startswith("snakemake ")]
+    return [c for c in commands if "<" not in c and "..." not in c]  # <rule>, ...: placeholders
+
+
+def test_readme_commands_parse_as_the_reader_means_them():
+    """``--configfile`` takes several files, so a target written after it is read as a config file."""
+    from snakemake.cli import get_argument_parser
+
+    rules = set(re.findall(r"^rule (\w+):", (REPO / "Snakefile").read_text(), re.M))
+    commands = readme_snakemake_commands()
+    assert len(commands) >= 10
+    for command in commands:
+        args = get_argument_parser().parse_args(command.split()[1:])
+        for configfile in args.configfile or []:
+            assert (REPO / configfile).is_file(), (command, str(configfile))
+        for target in args.targets:
+            assert target in rules or target.startswith("results/"), (command, target)
+
+
+def test_the_readme_checker_sees_a_target_swallowed_by_configfile():
+    from snakemake.cli import get_argument_parser
+
+    args = get_argument_parser().parse_args("--cores 2 --configfile configs/cpu-long.yaml table1".split())
+    assert [str(f) for f in args.configfile] == ["configs/cpu-long.yaml", "table1"] and not args.targets
+
+
 def test_missing_imagenet_path_stops_a_real_run_before_any_job_but_not_a_dry_run(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"run_name: bad\nimagenet_path: {tmp_path / 'no-imagenet-here'}\n")
