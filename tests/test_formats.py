@@ -31,6 +31,14 @@ def test_rows_are_long_form_one_per_tensor_and_method():
         assert row.snr_db == pytest.approx(float(snr_db(np.sum(w**2), np.sum((w - w_hat) ** 2))), abs=1e-9)
 
 
+def test_the_numbers_do_not_depend_on_the_workers():
+    rng = np.random.default_rng(1)
+    tensors = {f"t{i}.weight": rng.standard_t(4, (6 + i, 33)) for i in range(5)}
+    methods = checked_methods(["int3/per-tensor/mse", "fp4-e2m1/per-channel/mse", "prune/u0.75"])
+    alone = sweep_model("m", tensors, methods, workers=1)
+    pd.testing.assert_frame_equal(sweep_model("m", tensors, methods, workers=3), alone, check_exact=True)
+
+
 def test_bad_or_repeated_specs_name_their_config_key():
     with pytest.raises(ConfigError) as caught:
         checked_methods(["int4/per-channel/mse", "int4/per-row/mse", "int4/per-channel/mse/scale-fp16"])

@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
     sweep.add_argument("--model", required=True, help="a zoo model name (pvq.models.registry)")
     sweep.add_argument("--spec", nargs="+", required=True, help="method specs (see pvq.methods.spec)")
     sweep.add_argument("--max-tensors", type=int, default=None, help="only the first N tensors")
-    sweep.add_argument("--workers", type=int, required=True, help="threads sweeping tensors side by side")
+    sweep.add_argument("--workers", type=int, required=True, help="processes sweeping tensors side by side")
     sweep.add_argument("--out", required=True, help="the per-model CSV (formats/<model>.csv)")
     pareto = sub.add_parser("pareto", help="model-level points and Pareto fronts from per-model CSVs")
     pareto.add_argument("--input", nargs="+", required=True, help="the per-model formats CSVs")

@@ -7,9 +7,10 @@ metadata: ``pvq.methods``) and its SNR, 10 log10(sum w^2 / sum (w - w_hat)^2), i
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -34,21 +35,30 @@ def sweep_tensor(w, methods: dict[str, object]) -> tuple[float, list[dict]]:
     return kurt, rows
 
 
-def sweep_model(model: str, tensors: dict[str, np.ndarray], methods: dict[str, object], workers: int = 1,
-                progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """COLUMNS for every tensor (in the given order) and method (in the given order). ``workers``
-    threads take tensors largest and smallest alternately (numpy releases the GIL in the large ones);
-    tensors are independent, so the numbers do not depend on it."""
+def _swept(tensors: dict[str, np.ndarray], methods: dict[str, object], workers: int):
+    """(name, ``sweep_tensor``'s result) in the tensors' order. ``workers`` > 1 processes take tensors
+    largest and smallest alternately (threads share one interpreter, and the searches are many small
+    numpy calls: threads kept about 0.65 of 2 cores busy); spawned, not forked, as torch is loaded."""
+    if workers <= 1:
+        yield from ((name, sweep_tensor(w, methods)) for name, w in tensors.items())
+        return
     by_size = sorted(tensors, key=lambda name: -np.size(tensors[name]))
     order = [by_size[i // 2] if i % 2 == 0 else by_size[-1 - i // 2] for i in range(len(by_size))]
+    with ProcessPoolExecutor(workers, multiprocessing.get_context("spawn")) as pool:
+        swept = {name: pool.submit(sweep_tensor, np.asarray(tensors[name]), methods) for name in order}
+        yield from ((name, swept.pop(name).result()) for name in tensors)
+
+
+def sweep_model(model: str, tensors: dict[str, np.ndarray], methods: dict[str, object], workers: int = 1,
+                progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """COLUMNS for every tensor (in the given order) and method (in the given order), on ``workers``
+    processes; tensors are independent, so the numbers do not depend on how many."""
     rows, start = [], time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        swept = {name: pool.submit(sweep_tensor, tensors[name], methods) for name in order}
-        for i, (name, w) in enumerate(tensors.items(), 1):
-            kurt, results = swept.pop(name).result()
-            rows += [{"model": model, "tensor": name, "numel": int(np.size(w)), "kurtosis": kurt, **row}
-                     for row in results]
-            if progress is not None:
-                progress(f"{model}: {i}/{len(tensors)} tensors ({name}, {np.size(w)} weights, "
-                         f"{len(methods)} methods), {time.perf_counter() - start:.1f} s")
+    for i, (name, (kurt, results)) in enumerate(_swept(tensors, methods, workers), 1):
+        w = tensors[name]
+        rows += [{"model": model, "tensor": name, "numel": int(np.size(w)), "kurtosis": kurt, **row}
+                 for row in results]
+        if progress is not None:
+            progress(f"{model}: {i}/{len(tensors)} tensors ({name}, {np.size(w)} weights, "
+                     f"{len(methods)} methods), {time.perf_counter() - start:.1f} s")
     return pd.DataFrame(rows, columns=COLUMNS)
