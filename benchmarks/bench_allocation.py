@@ -35,12 +35,13 @@ def main() -> None:
     parser.add_argument("--options", choices=["paper", "formats"], default="paper",
                         help="the paper's options or the formats variant's (allocation.specs)")
     args = parser.parse_args()
-    section = load_config(REPO_ROOT / "config.yaml")["allocation"]
+    config = load_config(REPO_ROOT / "config.yaml")
+    section = config["allocation"]
     tensors = weight_tensors(args.model)
     kurtosis = pd.Series(np.nan, index=list(tensors))
     start, cpu = time.perf_counter(), time.process_time()
     if args.options == "paper":
-        storage = Storage(16, section["scale_bits"], section["mask_encoding"], section["index_bits"])
+        storage = Storage.from_config(config)
         options = model_options(tensors, section["bits"], section["sparsities"], storage, workers=args.workers)
         allocation = ModelAllocation(options, kurtosis, {}, section["objective"], scale_bits=section["scale_bits"])
     else:

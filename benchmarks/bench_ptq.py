@@ -40,8 +40,7 @@ def main() -> None:
     section = config["ptq"]
     task = PhotoDistillationTask(MODEL, {"photos": config["finetune"]["photos"], "seed": config["seed"]})
     batches = calibration_batches(task, section["calibration_crops"], config["seed"])
-    settings = Settings(damp=section["damp"], order=section["order"], block=section["block"],
-                        joint_sparsity=section["joint_sparsity"], baseline_bits=config["baseline_bits"])
+    settings = Settings.from_config(section, config["baseline_bits"])
     print(f"{MODEL}: {sum(len(b) for b in batches)} calibration crops of {task.resolution} px, "
           f"{args.threads} threads, {args.bits} bits")
     for method in args.methods:

@@ -41,11 +41,11 @@ def main() -> None:
     print(f"{args.model}: {len(tensors)} tensors, {n_weights} weights, bits {BITS[0]}..{BITS[-1]}; "
           f"fast sweep threads {args.workers}, reference torch threads {torch.get_num_threads()}")
 
-    sweep_model(args.model, dict(list(tensors.items())[:3]), BITS)  # warm-up (imports, caches)
+    sweep_model(args.model, dict(list(tensors.items())[:3]), BITS, 16, 100)  # warm-up (imports, caches)
     times, cpu = [], []
     for _ in range(args.repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
-        ours = sweep_model(args.model, tensors, BITS, workers=args.workers)
+        ours = sweep_model(args.model, tensors, BITS, 16, 100, workers=args.workers)
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     fast = min(times)

@@ -9,11 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REPO
 from pvq.allocation.knapsack import InfeasibleBudget, MultipleChoiceKnapsack
 from pvq.allocation.options import Storage, filler_entries, tensor_options
 from pvq.allocation.strategies import ModelAllocation, sweep_budgets
+from pvq.config import load_config
 from pvq.prune import magnitude_mask
 from pvq.quantize import quantize_symmetric
+
+# The default tier's storage rules: the schema's defaults (Storage has none of its own).
+STORAGE = Storage.from_config(load_config(REPO / "config.yaml"))
 
 
 def random_instance(rng, groups=4, most=4):
@@ -120,7 +125,7 @@ def small_model(rng, tensors=3):
     frames = []
     for t in range(tensors):
         w = rng.laplace(size=int(rng.integers(200, 600))) * 0.1
-        frame = pd.DataFrame(tensor_options(w, [2, 3, 4], [0.5, 0.8125, 0.9375], Storage()))
+        frame = pd.DataFrame(tensor_options(w, [2, 3, 4], [0.5, 0.8125, 0.9375], STORAGE))
         frame.insert(0, "energy", float(np.sum(w * w)))
         frame.insert(0, "numel", w.size)
         frame.insert(0, "tensor", f"t{t}")

@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy import stats
 
-from conftest import SMOKE
+from conftest import REPO, SMOKE
 from pvq.allocation.apply import AccuracyProbe, accuracy_correlation, model_tensors
 from pvq.allocation.options import Storage, model_options
 from pvq.allocation.strategies import STRATEGIES, ModelAllocation, sweep_budgets
@@ -18,6 +18,9 @@ from pvq.config import load_config
 from pvq.metrics import kurtosis
 from pvq.models.digits import build_digits_resnet, digits_split
 from test_zoo_pipeline import planned_jobs
+
+# The default tier's storage rules: the schema's defaults (Storage has none of its own).
+STORAGE = Storage.from_config(load_config(REPO / "config.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def trained():
         optimiser.step()
     model.eval()
     tensors = model_tensors(model)
-    options = model_options(tensors, [2, 4, 8], [0.5, 0.75], Storage())
+    options = model_options(tensors, [2, 4, 8], [0.5, 0.75], STORAGE)
     return model, data.test, tensors, options
 
 

@@ -9,14 +9,23 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import REPO
 from pvq.__main__ import main
 from pvq.analytic.artifacts import NORMAL
+from pvq.config import load_config
 from pvq.finetune.artifacts import FP_WEIGHTS, RUN
 from pvq.finetune.settings import JobSettings
 from pvq.io import ArtifactError
 from pvq.perlayer.artifacts import LAYER_PART
 from pvq.zoo.artifacts import ZOO_SWEEP
 from test_io import example
+
+DEFAULT = load_config(REPO / "config.yaml")
+# every value `allocation allocate` takes from its rule, as the default config's rule passes it
+ALLOCATION_SETTINGS = [
+    "--baseline-bits", DEFAULT["baseline_bits"], "--candidates", DEFAULT["zoo"]["scale_candidates"], "--workers", 1,
+    *[value for key in ("scale_bits", "mask_encoding", "index_bits", "objective", "solver", "time_limit_s")
+      for value in (f"--{key.replace('_', '-')}", DEFAULT["allocation"][key])]]
 
 
 def cut(path, keep: float = 0.6):
@@ -58,7 +67,7 @@ def test_figures_and_comparisons_stop_on_a_damaged_input(tmp_path, capsys, zoo_c
     fails_naming(capsys, ["plot", "fig3_zoo_snr", "--input", f"zoo={zoo_csvs[0]}", "--input", f"zoo={zoo_csvs[1]}",
                           "--out", pdf, png], zoo_csvs[0], "sweep_zoo_model", [pdf, png])
     fails_naming(capsys, ["report", "compare", "table2_natural_sparsity", "--input", f"zoo={zoo_csvs[0]}",
-                          "--input", f"zoo={zoo_csvs[1]}", "--out", compare],
+                          "--input", f"zoo={zoo_csvs[1]}", "--seed", 0, "--out", compare],
                  zoo_csvs[0], "sweep_zoo_model", [compare])
     normal = tmp_path / "normal.csv"
     NORMAL.write(example(NORMAL), normal)
@@ -137,8 +146,8 @@ def test_a_corrupt_or_foreign_fp_pt_is_named(tmp_path, capsys):
     ZOO_SWEEP.write(example(ZOO_SWEEP), zoo)
     out, choices = tmp_path / "alloc.csv", tmp_path / "choices.csv"
     fails_naming(capsys, ["allocation", "allocate", "--model", "digits_resnet", "--weights", weights, "--zoo-all", zoo,
-                          "--bits", 4, "--sparsities", 0.5, "--budgets", 4, "--out", out, "--out-choices", choices],
-                 weights, "train_fp_baseline", [out, choices])
+                          "--seed", 0, "--bits", 4, "--sparsities", 0.5, "--budgets", 4, *ALLOCATION_SETTINGS,
+                          "--out", out, "--out-choices", choices], weights, "train_fp_baseline", [out, choices])
 
 
 def test_table1_stops_on_a_cut_run_record(tmp_path, capsys):
@@ -159,5 +168,6 @@ def test_allocation_refuses_the_zoo_csv_of_another_model(tmp_path, capsys, zoo_c
     out, choices = tmp_path / "alloc.csv", tmp_path / "choices.csv"
     err = fails_naming(capsys, ["allocation", "allocate", "--model", "efficientnet_lite0", "--zoo", zoo_csvs[0],
                                 "--zoo-all", *zoo_csvs, "--bits", 4, "--sparsities", 0.5, "--budgets", 4,
-                                "--out", out, "--out-choices", choices], zoo_csvs[0], "sweep_zoo_model", [out, choices])
+                                *ALLOCATION_SETTINGS, "--out", out, "--out-choices", choices],
+                       zoo_csvs[0], "sweep_zoo_model", [out, choices])
     assert "holds model ['a']; expected ['efficientnet_lite0']" in err

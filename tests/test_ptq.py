@@ -3,6 +3,7 @@ against brute force, closed forms, the per-row pvq.bounds functions and a hand-r
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -10,14 +11,20 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import REPO
 from pvq import bounds
 from pvq.bounds.gptq import column_order
 from pvq.bounds.hessian import damping, inverse_cholesky
+from pvq.config import load_config
 from pvq.models.registry import load_model
 from pvq.ptq.calibration import execution_order, gram_root, layer_gram, segments
 from pvq.ptq.methods import Settings, compress_layer, method_of, row_keeps
 from pvq.ptq.sequential import compress_model_
 from pvq.ptq.shared import gptq_rows, inverse_cholesky_of, sparsegpt_rows, wanda_rows
+
+# The default tier's settings: the schema's defaults (a settings value has none of its own).
+DEFAULT = load_config(REPO / "config.yaml")
+SETTINGS = Settings.from_config(DEFAULT["ptq"], DEFAULT["baseline_bits"])
 
 
 def nasty_X(rng, m=30, n=10, duplicate=1.0):
@@ -226,7 +233,7 @@ def test_sequential_pass_fits_each_layer_to_the_compressed_inputs(method):
     batches = [torch.randn(8, 2, 7, 7, dtype=torch.float64) for _ in range(2)]
     original = TwoLayers().double()
     original.load_state_dict(model.state_dict())
-    settings = Settings(block=16)
+    settings = dataclasses.replace(SETTINGS, block=16)
     record = compress_model_(model, method, 2, batches, settings)
     assert record["layers"] == 3
 
@@ -253,8 +260,8 @@ def test_storage_and_nonzeros_match_the_spec(method, bits):
     torch.manual_seed(2)
     model = TwoLayers().double()
     batches = [torch.randn(6, 2, 7, 7, dtype=torch.float64)]
-    record = compress_model_(model, method, bits, batches)
-    value = method_of(method, bits, Settings())
+    record = compress_model_(model, method, bits, batches, SETTINGS)
+    value = method_of(method, bits, SETTINGS)
     shapes = [m.weight.shape for m in (model.stem, model.depthwise, model.head)]
     total = sum(np.prod(s) for s in shapes)
     assert record["spec"] == value.spec
@@ -272,11 +279,11 @@ def test_storage_and_nonzeros_match_the_spec(method, bits):
 
 
 def test_joint_value_bits_must_be_whole():
-    assert method_of("sparsegpt+gptq", 3, Settings()).spec == "prune/u0.5+int6/per-channel/mse"
+    assert method_of("sparsegpt+gptq", 3, SETTINGS).spec == "prune/u0.5+int6/per-channel/mse"
     with pytest.raises(ValueError, match="whole number"):
-        method_of("sparsegpt+gptq", 3, Settings(joint_sparsity=0.3))
+        method_of("sparsegpt+gptq", 3, dataclasses.replace(SETTINGS, joint_sparsity=0.3))
     with pytest.raises(ValueError, match="damp"):
-        Settings(damp=0.0)
+        dataclasses.replace(SETTINGS, damp=0.0)
 
 
 def test_inverse_cholesky_from_the_gram_matches_the_square_root_form():
@@ -315,17 +322,17 @@ def test_lite0_layers_are_fitted_to_inputs_through_the_compressed_layers():
     model = load_model("efficientnet_lite0", pretrained=False).eval()
     model.load_state_dict(original.state_dict())
     batches = [torch.randn(2, 3, 32, 32)]
-    compress_model_(model, "gptq", 3, batches)
+    compress_model_(model, "gptq", 3, batches, SETTINGS)
     for name in ("_conv_stem", "_blocks.5._depthwise_conv", "_blocks.15._project_conv", "_fc"):
         layer, before = model.get_submodule(name), original.get_submodule(name)
         G, _ = layer_gram(model, layer, batches)
         expected = compress_layer("gptq", 3, before.weight.detach().double().numpy(), G,
-                                  name.endswith("depthwise_conv"), Settings())
+                                  name.endswith("depthwise_conv"), SETTINGS)
         np.testing.assert_allclose(layer.weight.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
         if name != "_conv_stem":  # the stem sees the images themselves
             G_fp, _ = layer_gram(original, before, batches)
             stale = compress_layer("gptq", 3, before.weight.detach().double().numpy(), G_fp,
-                                   name.endswith("depthwise_conv"), Settings())
+                                   name.endswith("depthwise_conv"), SETTINGS)
             assert np.abs(stale - expected).max() > 1e-3
 
 

@@ -28,8 +28,10 @@ def test_ptq_csv_follows_the_contract_and_the_specs_storage(smoke_run):
     shapes = [w.shape for w in weight_tensors("efficientnet_lite0").values()]
     assert len(shapes) == 50
     total = sum(int(np.prod(s)) for s in shapes)
+    config = load_config(REPO / "config.yaml", SMOKE)
+    settings = Settings.from_config(config["ptq"], config["baseline_bits"])
     for row in frame.itertuples():
-        value = method_of(row.method, row.bits, Settings())
+        value = method_of(row.method, row.bits, settings)
         assert row.spec == value.spec
         assert np.isclose(row.bits_per_weight, sum(value.storage_bits(s) for s in shapes) / total)
         if value.family == "quant":  # b-bit codes plus one FP16 step per output channel
@@ -65,7 +67,8 @@ def test_rtn_at_8_bits_agrees_with_the_uncompressed_model_on_held_out_photos():
     scores = {}
     for bits in (8, 2):
         model = copy.deepcopy(task.teacher)
-        compress_model_(model, "rtn", bits, [torch.zeros(1, 3, 32, 32)])
+        compress_model_(model, "rtn", bits, [torch.zeros(1, 3, 32, 32)],
+                        Settings.from_config(config["ptq"], config["baseline_bits"]))
         scores[bits] = task.evaluate(model, "test")
     assert scores[8]["agree"] >= 90 and scores[8]["logit_snr_db"] > 20 and scores[8]["kl"] < 0.05
     assert scores[2]["agree"] < 50 and scores[2]["kl"] > 1

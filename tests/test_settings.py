@@ -12,10 +12,16 @@ import pytest
 import yaml
 
 from conftest import PAPER, REPO, SMOKE, snakemake
+from pvq.allocation import cli as allocation_cli
+from pvq.allocation.options import Storage
 from pvq.analytic import cli as analytic_cli
 from pvq.formats import cli as formats_cli
 from pvq.perlayer import cli as perlayer_cli
 from pvq.perlayer.solve import Limits, OneShot
+from pvq.ptq import cli as ptq_cli
+from pvq.ptq.methods import Settings as PtqSettings
+from pvq.report import cli as report_cli
+from pvq.zoo import cli as zoo_cli
 
 PERLAYER_SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "perlayer.schema.yaml").read_text())
 
@@ -26,9 +32,12 @@ def schema_default(schema: dict, *keys: str):
     return schema["default"]
 
 
-def subcommand(add_arguments, name: str) -> argparse.ArgumentParser:
+def subcommand(add_arguments, name: str | None) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (None: a command without subcommands, such as ``ptq``)."""
     parser = argparse.ArgumentParser()
     add_arguments(parser)
+    if name is None:
+        return parser
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return subparsers.choices[name]
 
@@ -40,20 +49,38 @@ def options_with_a_default(parser: argparse.ArgumentParser) -> list[str]:
             and action.default is not None]
 
 
-@pytest.mark.parametrize("settings", [Limits, OneShot])
-def test_perlayer_settings_have_no_defaults_of_their_own(settings):
+@pytest.mark.parametrize("settings", [Limits, OneShot, Storage, PtqSettings])
+def test_stage_settings_have_no_defaults_of_their_own(settings):
     assert [f.name for f in fields(settings) if f.default is not MISSING or f.default_factory is not MISSING] == []
 
 
-# The commands whose every value comes from their rule. Not yet: zoo sweep, allocation allocate, ptq
-# and report compare still restate defaults (--baseline-bits 16, --candidates 100, --seed 0, ...).
+# The commands whose every value comes from their rule (None: a command without subcommands).
 COMMANDS = [(perlayer_cli, "collect"), (perlayer_cli, "solve"), (perlayer_cli, "formats"),
-            (analytic_cli, "normal"), (analytic_cli, "student-t"), (formats_cli, "sweep"), (formats_cli, "analytic")]
+            (analytic_cli, "normal"), (analytic_cli, "student-t"), (formats_cli, "sweep"), (formats_cli, "analytic"),
+            (zoo_cli, "sweep"), (allocation_cli, "allocate"), (allocation_cli, "allocate-formats"), (ptq_cli, None),
+            (report_cli, "compare")]
 
 
 @pytest.mark.parametrize("cli, step", COMMANDS, ids=[f"{c.__name__.split('.')[1]}-{s}" for c, s in COMMANDS])
 def test_commands_take_every_value_from_the_rule(cli, step):
     assert options_with_a_default(subcommand(cli.add_arguments, step)) == []
+
+
+@pytest.mark.parametrize("step", ["allocate", "allocate-formats"])
+def test_a_trained_models_allocation_needs_the_runs_seed(tmp_path, step):
+    """--seed fixes the digits test split of a --weights run: left out, the command stops before any work."""
+    from pvq.__main__ import main
+
+    weights = tmp_path / "fp.pt"
+    weights.write_bytes(b"never read")
+    specific = (["--bits", "4", "--sparsities", "0.5", "--baseline-bits", "16", "--mask-encoding", "bitmap",
+                 "--index-bits", "4", "--candidates", "100", "--zoo-all", str(tmp_path / "zoo.csv")]
+                if step == "allocate" else ["--spec", "int4/per-tensor/mse"])
+    with pytest.raises(SystemExit, match="--weights needs --seed"):
+        main(["allocation", step, "--model", "digits_resnet", "--weights", str(weights), *specific, "--budgets", "4",
+              "--scale-bits", "16", "--objective", "nsr", "--solver", "cbc", "--time-limit-s", "1", "--workers", "1",
+              "--out", str(tmp_path / "a.csv"), "--out-choices", str(tmp_path / "c.csv")])
+    assert not (tmp_path / "a.csv").exists()
 
 
 def test_the_checker_sees_a_default():
@@ -103,6 +130,50 @@ def test_a_config_without_time_limits_runs_the_schema_defaults(tmp_path):
             values = flag_values(command, flag)
             assert len(values) == 1, (flag, command)
             assert (values[0] if isinstance(default, str) else float(values[0])) == default, (flag, command)
+
+
+
+def printed_commands(stdout: str, command: str) -> list[str]:
+    return [line[line.index(command):] for line in stdout.splitlines() if command + " " in line]
+
+
+@pytest.mark.pipeline
+def test_converted_commands_carry_the_configs_values(tmp_path):
+    """A dry run with values unlike the schema's defaults in every key the zoo sweep, the allocation,
+    PTQ and the comparisons read: each job's command carries the config's value (a value restated in
+    a rule shows here; one restated in the CLI fails test_commands_take_every_value_from_the_rule)."""
+    from pvq.config import load_config
+
+    overlay = tmp_path / "unusual.yaml"
+    overlay.write_text("seed: 3\nzoo: {scale_candidates: 37}\n"
+                       "allocation: {models: [efficientnet_lite0, digits_resnet], scale_bits: 9, index_bits: 5,"
+                       " mask_encoding: relative_index, objective: nsr, solver: highs, time_limit_s: 7.5}\n")
+    config = load_config(REPO / "config.yaml", SMOKE, overlay)
+    stdout = snakemake("fig10", "fig15", "fig14", "compare", "-n", "-p", "--cores", "2", "--configfile", str(SMOKE),
+                       str(overlay), workdir=tmp_path).stdout
+    allocation, zoo = config["allocation"], config["zoo"]
+    solver = {"--scale-bits": allocation["scale_bits"], "--objective": allocation["objective"],
+              "--solver": allocation["solver"], "--time-limit-s": allocation["time_limit_s"]}
+    expected = {
+        "python -m pvq zoo sweep": {"--baseline-bits": config["baseline_bits"], "--candidates": zoo["scale_candidates"],
+                                    "--max-tensors": zoo["max_tensors"], "--bits": zoo["bits"][0]},
+        "python -m pvq allocation allocate": {
+            **solver, "--baseline-bits": config["baseline_bits"], "--candidates": zoo["scale_candidates"],
+            "--mask-encoding": allocation["mask_encoding"], "--index-bits": allocation["index_bits"]},
+        "python -m pvq allocation allocate-formats": solver,
+        "python -m pvq ptq": {"--threads": config["ptq"]["threads"]},
+        "python -m pvq report compare": {"--seed": config["seed"]},
+    }
+    for command, flags in expected.items():
+        lines = printed_commands(stdout, command)
+        assert lines, (command, stdout[-3000:])
+        for line in lines:
+            for flag, value in flags.items():
+                assert [type(value)(v) for v in flag_values(line, flag)] == [value], (flag, line)
+            if "--weights" in line:  # the trained digits model: its test split is the run's seed
+                assert flag_values(line, "--seed") == [str(config["seed"])], line
+    trained = [line for line in printed_commands(stdout, "python -m pvq allocation") if "--weights" in line]
+    assert len(trained) == 2, stdout[-3000:]  # allocate and allocate-formats of digits_resnet
 
 
 # Fine-tuning: each job's --settings holds only what that job reads (pvq.finetune.settings).

@@ -180,7 +180,7 @@ def test_masked_sparsity_pays_one_bit_per_weight():
 def test_sweep_tensor_rows_against_direct_computation():
     rng = np.random.default_rng(5)
     w = (rng.standard_t(4, size=(16, 8, 3, 3)) * 0.02).astype(np.float32)
-    rows = sweep_tensor(w, [2, 5, 8])
+    rows = sweep_tensor(w, [2, 5, 8], 16, 100)
     flat = w.astype(np.float64).ravel()
     energy = np.sum(flat**2)
     for row in rows:
@@ -199,7 +199,7 @@ def test_sweep_model_follows_the_column_contract():
     rng = np.random.default_rng(0)
     tensors = {"a.weight": rng.standard_normal((4, 3)).astype(np.float32),
                "b.weight": np.zeros((2, 2), np.float32)}
-    frame = sweep_model("toy", tensors, [2, 8])
+    frame = sweep_model("toy", tensors, [2, 8], 16, 100)
     assert list(frame.columns) == COLUMNS
     assert frame["tensor"].tolist() == ["a.weight"] * 2 + ["b.weight"] * 2
     assert frame["shape"].tolist()[0] == "4x3" and frame["numel"].tolist()[0] == 12
@@ -335,8 +335,8 @@ def test_natural_sparsity_table_means_per_model_and_over_all():
 def test_threads_do_not_change_the_numbers():
     rng = np.random.default_rng(4)
     tensors = {f"t{i}.weight": rng.standard_t(3, size=(40 * (i + 1), 9)).astype(np.float32) for i in range(5)}
-    pd.testing.assert_frame_equal(sweep_model("toy", tensors, [2, 6], workers=1),
-                                  sweep_model("toy", tensors, [2, 6], workers=2))
+    pd.testing.assert_frame_equal(sweep_model("toy", tensors, [2, 6], 16, 100, workers=1),
+                                  sweep_model("toy", tensors, [2, 6], 16, 100, workers=2))
 
 
 def test_window_sweep_handles_values_exactly_on_rounding_boundaries():

@@ -24,6 +24,9 @@ def quantize_symmetric(w, scale: float, bits: int) -> np.ndarray:
     return scale * np.clip(np.round(np.asarray(w) / scale), lo, hi)
 
 
+DIRECT_SUM = 2**12  # tensors of at most this many values get their errors summed over the values
+
+
 @dataclass(frozen=True)
 class ScaleFit:
     """An MSE-optimal scale and what it achieves: squared_error = sum (w - quantize_symmetric(w, scale, bits))^2."""
@@ -80,6 +83,7 @@ def fit_scales(weights: SortedWeights, bits: Iterable[int], candidates: int = 10
         grid, errors = _grid(weights, searched, candidates)
     if tiny or windowed:
         fits.update(_swept_fits(weights, tiny, windowed, grid, errors, near, window_events, seeds))
+    fits = _checked(weights, {b: fit.scale for b, fit in fits.items()})
     return [fits[b] for b in bits]
 
 
@@ -132,7 +136,7 @@ def _swept_fits(weights: SortedWeights, tiny: tuple[int, ...], windowed: tuple[i
                                    seeds)
     for b, scale, error in results:
         best[b] = min(best.get(b, (np.inf, 0.0)), (float(error), float(scale)))
-    return _checked(weights, {b: scale for b, (_, scale) in best.items()})
+    return {b: ScaleFit(scale, error, b) for b, (error, scale) in best.items()}
 
 
 def _stretches(errors: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -178,14 +182,25 @@ def _scanned_fits(weights: SortedWeights, bits: tuple[int, ...], grid: np.ndarra
     return fits
 
 
-def _checked(weights: SortedWeights, scales: dict[int, float]) -> dict[int, ScaleFit]:
-    """The fits at ``scales`` (bit width -> scale), their errors evaluated directly on the values:
-    exact to rounding, unlike the prefix sums' energy - 2 s cross + s^2 norm (which cancels down to
-    about 1e-15 of the energy). Only small tensors come here, so the O(n) per bit width is cheap."""
-    limits = np.array([grid_limits(b) for b in scales]).reshape(-1, 2)
-    step = np.array(list(scales.values()))[:, None]
+def squared_errors(weights: SortedWeights, scales, bits) -> np.ndarray:
+    """sum (w - quantize_symmetric(w, s, b))^2 for each (s, b) in zip(``scales``, ``bits``): the one
+    evaluation behind every per-tensor INT error (``fit_scales``' results, the zoo sweep, the
+    ``pvq.methods`` per-tensor INT quantizers). Tensors of at most ``DIRECT_SUM`` values: summed over
+    the values, exact to rounding; larger ones: from the prefix sums (energy - 2 s cross + s^2 norm,
+    O(2^b log n), rounding about 1e-15 of the energy)."""
+    scales = np.asarray(scales, dtype=np.float64).ravel()
+    limits = np.array([grid_limits(int(b)) for b in np.ravel(bits)], dtype=np.int64).reshape(-1, 2)
+    if weights.size > DIRECT_SUM:
+        return weights.quantization_stats(scales, limits[:, 0], limits[:, 1])[0]
+    step = scales[:, None]
     residual = weights.values - step * np.clip(np.round(weights.values / step), limits[:, :1], limits[:, 1:])
-    errors = np.einsum("ij,ij->i", residual, residual)
+    return np.einsum("ij,ij->i", residual, residual)
+
+
+def _checked(weights: SortedWeights, scales: dict[int, float]) -> dict[int, ScaleFit]:
+    """The fits at ``scales`` (bit width -> scale), their errors evaluated afresh by ``squared_errors``
+    (not carried through a search, whose batches may round differently)."""
+    errors = squared_errors(weights, list(scales.values()), list(scales))
     return {b: ScaleFit(scale, float(error), b) for (b, scale), error in zip(scales.items(), errors)}
 
 

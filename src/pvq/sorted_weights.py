@@ -5,8 +5,8 @@ P2[i] = sum_{j<i} v_j^2, the values a uniform quantizer with step s sends to lev
 contiguous run, between the rounding boundaries (k - 1/2) s and (k + 1/2) s. Over that run the squared
 error is S2 - 2 k s S1 + (k s)^2 N (S1, S2, N: the run's prefix-sum differences and length), whatever
 the rounding of ties (a tie is equally far from both levels). Magnitude pruning removes the contiguous
-window of the k smallest |v| around zero, whose squared sum is one more prefix-sum difference (or, for
-a few k at once, sums over the nested windows: P2 is then not needed).
+window of the k smallest |v| around zero, whose squared sum is one more prefix-sum difference (or the
+window's own sum of squares: ``pruning_errors``, which needs no P2).
 """
 
 from __future__ import annotations
@@ -177,22 +177,18 @@ class SortedWeights:
         return float(self.pruning_errors([n_pruned])[0])
 
     def pruning_errors(self, counts) -> np.ndarray:
-        """``pruning_error`` for each of ``counts``, in one pass over the largest of their windows.
+        """``pruning_error`` for each of ``counts``.
 
-        The k values nearest zero are a window [start, start + k) of the sorted values; as k grows it
-        takes in one more value on the left or the right (ties in magnitude: the negative one first),
-        so the windows are nested and each one's sum is the smaller one's plus the values in between.
+        The k values nearest zero are a window [start, start + k) of the sorted values (ties in
+        magnitude: the negative one first); each window is summed on its own, so a count's error does
+        not depend on the other counts asked for with it.
         """
         counts = np.clip(np.asarray(counts, dtype=np.int64), 0, self.size)
         errors = np.zeros(counts.size)
-        total = 0.0
-        start = stop = self.window_start(0)
-        for i in np.argsort(counts, kind="stable"):
-            new_start = self.window_start(int(counts[i]))
-            left, right = self.values[new_start:start], self.values[stop:new_start + counts[i]]
-            total += float(np.einsum("i,i->", left, left) + np.einsum("i,i->", right, right))
-            start, stop = new_start, new_start + counts[i]
-            errors[i] = total
+        for i, k in enumerate(counts):
+            start = self.window_start(int(k))
+            window = self.values[start:start + k]
+            errors[i] = np.einsum("i,i->", window, window)
         return errors
 
     def window_start(self, k: int) -> int:

@@ -31,24 +31,14 @@ def add_arguments(parser) -> None:
                           help="magnitude-pruning sparsities offered, each in (0, 1)")
     allocate.add_argument("--budgets", type=float, nargs="+", required=True,
                           help="model-size budgets in bits per weight")
-    allocate.add_argument("--baseline-bits", type=int, default=16,
-                          help="bits of an uncompressed weight (default %(default)s: FP16)")
-    allocate.add_argument("--scale-bits", type=int, default=16,
-                          help="bits stored per quantized tensor for its scale (default %(default)s)")
-    allocate.add_argument("--mask-encoding", default="bitmap",
-                          help="cost of a pruned tensor's positions: bitmap, relative_index or none "
-                               "(default %(default)s)")
-    allocate.add_argument("--index-bits", type=int, default=4,
-                          help="bits per relative index (--mask-encoding relative_index; default %(default)s)")
-    allocate.add_argument("--objective", default="weighted_nsr",
-                          help="model error minimised: weighted_nsr or nsr (default %(default)s)")
-    allocate.add_argument("--solver", default="cbc", help="MILP solver: cbc or highs (default %(default)s)")
-    allocate.add_argument("--time-limit-s", type=float, default=60.0,
-                          help="time limit of one MILP solve in seconds (default %(default)s)")
-    allocate.add_argument("--candidates", type=int, default=100,
-                          help="grid size of the MSE scale search (default %(default)s)")
-    allocate.add_argument("--workers", type=int, default=1,
-                          help="threads computing tensors' options side by side (default %(default)s)")
+    allocate.add_argument("--baseline-bits", type=int, required=True, help="bits of an uncompressed weight (16: FP16)")
+    allocate.add_argument("--scale-bits", type=int, required=True, help="bits stored per quantized tensor for its scale")
+    allocate.add_argument("--mask-encoding", required=True,
+                          help="cost of a pruned tensor's positions: bitmap, relative_index or none")
+    allocate.add_argument("--index-bits", type=int, required=True,
+                          help="bits per relative index (read with --mask-encoding relative_index)")
+    add_solver_arguments(allocate)
+    allocate.add_argument("--candidates", type=int, required=True, help="grid size of the MSE scale search")
     allocate.add_argument("--out", required=True, help="the budget sweep CSV: every strategy at every budget")
     allocate.add_argument("--out-choices", required=True, help="the MILP's choice per tensor and budget (CSV)")
     allocate.add_argument("--out-accuracy", help="correlation of model error and accuracy drop (--weights)")
@@ -60,16 +50,9 @@ def add_arguments(parser) -> None:
                               "nvfp4, prune/2:4, prune/2:4+int4/per-channel/mse, ...)")
     formats.add_argument("--budgets", type=float, nargs="+", required=True,
                          help="model-size budgets in bits per weight")
-    formats.add_argument("--scale-bits", type=int, default=16,
-                         help="bits per tensor the capacity adds to floor(b N), as for the paper's options "
-                              "(default %(default)s)")
-    formats.add_argument("--objective", default="weighted_nsr",
-                         help="model error minimised: weighted_nsr or nsr (default %(default)s)")
-    formats.add_argument("--solver", default="cbc", help="MILP solver: cbc or highs (default %(default)s)")
-    formats.add_argument("--time-limit-s", type=float, default=60.0,
-                         help="time limit of one MILP solve in seconds (default %(default)s)")
-    formats.add_argument("--workers", type=int, default=1,
-                         help="threads computing tensors' options side by side (default %(default)s)")
+    formats.add_argument("--scale-bits", type=int, required=True,
+                         help="bits per tensor the capacity adds to floor(b N), as for the paper's options")
+    add_solver_arguments(formats)
     formats.add_argument("--out", required=True, help="the budget sweep CSV: every strategy at every budget")
     formats.add_argument("--out-choices", required=True, help="the MILP's spec per tensor and budget (CSV)")
     summarize = sub.add_parser("summarize-choices", help="per budget: weights in pruned tensors, the zoo's "
@@ -90,16 +73,24 @@ def add_source_arguments(parser) -> None:
     source.add_argument("--zoo", help="the model's zoo CSV: its tensors and their kurtosis")
     source.add_argument("--weights", help="a trained digits_resnet state dict (fine-tuning stage's fp.pt): "
                                           "tensors, kurtosis and the test accuracy of every allocation")
-    parser.add_argument("--seed", type=int, default=0, help="digits split seed (--weights)")
+    parser.add_argument("--seed", type=int, default=None, help="digits split seed (required with --weights)")
+
+
+def add_solver_arguments(parser) -> None:
+    """The MILP's objective, solver and time limit, and the threads computing the options."""
+    parser.add_argument("--objective", required=True, help="model error minimised: weighted_nsr or nsr")
+    parser.add_argument("--solver", required=True, help="MILP solver: cbc or highs")
+    parser.add_argument("--time-limit-s", type=float, required=True, help="time limit of one MILP solve in seconds")
+    parser.add_argument("--workers", type=int, required=True, help="threads computing tensors' options side by side")
 
 
 def say(line: str) -> None:
     print(line, flush=True)
 
 
-def load_source(args, reconstruct=None):
+def load_source(args, reconstruct):
     """(tensors by name, kurtosis per tensor, accuracy probe or None) of ``--zoo`` or ``--weights``;
-    ``reconstruct``: the probe's (w, option row) -> stored tensor (default: the paper's options)."""
+    ``reconstruct``: the probe's (w, option row) -> stored tensor."""
     from pvq.models.registry import weight_tensors
 
     if args.weights is None:
@@ -114,12 +105,14 @@ def load_source(args, reconstruct=None):
     from pvq.metrics import kurtosis as sample_kurtosis
     from pvq.models.digits import digits_split, load_digits_resnet
 
+    if args.seed is None:
+        raise SystemExit(f"{args.model}: --weights needs --seed, the run's seed (it fixes the digits test split)")
     torch.set_num_threads(1)  # bit-for-bit accuracies between runs
     with FP_WEIGHTS.reading(args.weights):
         model = load_digits_resnet(args.weights)
     tensors = model_tensors(model)
     kurtosis = pd.Series({name: sample_kurtosis(w) for name, w in tensors.items()})
-    probe = AccuracyProbe(model, digits_split(args.seed).test, getattr(args, "candidates", 100), reconstruct)
+    probe = AccuracyProbe(model, digits_split(args.seed).test, stored=reconstruct)
     say(f"{args.model}: FP test accuracy {probe.fp_accuracy:.2f} %")
     return tensors, kurtosis, probe
 
@@ -143,7 +136,12 @@ def run(args) -> None:
     from pvq.allocation.strategies import ModelAllocation, sweep_budgets
     from pvq.zoo.regions import kurtosis_boundary
 
-    tensors, kurtosis, probe = load_source(args)
+    def reconstruct(w, row):
+        from pvq.allocation.apply import reconstruct as paper_option  # torch: only with --weights
+
+        return paper_option(w, row.choice, row.bits, row.sparsity, args.candidates)
+
+    tensors, kurtosis, probe = load_source(args, reconstruct)
     storage = Storage(args.baseline_bits, args.scale_bits, args.mask_encoding, args.index_bits)
     start = time.perf_counter()
     say(f"{args.model}: {len(tensors)} tensors, {sum(w.size for w in tensors.values())} weights; {storage}")

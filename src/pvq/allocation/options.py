@@ -33,12 +33,19 @@ COLUMNS = ["tensor", "numel", "energy", "choice", "bits", "sparsity", "squared_e
 
 @dataclass(frozen=True)
 class Storage:
-    """How many bits a stored tensor costs: value bits, one scale per quantized tensor, the mask."""
+    """How many bits a stored tensor costs: value bits, one scale per quantized tensor, the mask. No
+    defaults here: they live in workflow/schemas/ (``from_config`` reads the validated config)."""
 
-    baseline_bits: int = 16
-    scale_bits: int = 16
-    mask_encoding: str = "bitmap"
-    index_bits: int = 4
+    baseline_bits: int
+    scale_bits: int
+    mask_encoding: str
+    index_bits: int
+
+    @classmethod
+    def from_config(cls, config: dict) -> Storage:
+        """From the validated config (schema defaults filled in): baseline_bits and the allocation section."""
+        section = config["allocation"]
+        return cls(config["baseline_bits"], section["scale_bits"], section["mask_encoding"], section["index_bits"])
 
     def __post_init__(self) -> None:
         if self.mask_encoding not in MASK_ENCODINGS:

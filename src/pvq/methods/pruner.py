@@ -9,6 +9,9 @@ Patterns, on the reduction layout (``pvq.methods.layout``):
   length) weights (the zero padding a kernel adds is never kept).
 Ties in magnitude: the weight earlier in the reduction layout is kept. The kept weights are stored
 in ``values`` (FP16 by default, the paper's baseline; rounded to it), positions as ``positions`` says.
+Unstructured pruning's error is the energy of the pruned weights from the sorted tensor
+(``SortedWeights.pruning_error``, the zoo sweep's) plus the kept values' rounding: one evaluation of
+magnitude pruning in pvq.
 """
 
 from __future__ import annotations
@@ -170,8 +173,13 @@ class Pruner:
         weights = Weights.of(w)
         keep = self.keep(weights)
         matrix = np.where(keep, self.values.quantize(weights.matrix), 0.0)
-        residual = weights.matrix - matrix
-        stats = Stats(weights.numel, self.storage_bits(weights.shape, keep),
-                      float(np.einsum("ij,ij->", residual, residual)), weights.energy,
+        if isinstance(self.pattern, Unstructured):  # the zoo sweep's pruned energy, plus the kept values' rounding
+            rounding = np.where(keep, weights.matrix - matrix, 0.0)
+            error = weights.sorted.pruning_error(self.pattern.pruned_count(weights.shape)) + float(
+                np.einsum("ij,ij->", rounding, rounding))
+        else:
+            residual = weights.matrix - matrix
+            error = float(np.einsum("ij,ij->", residual, residual))
+        stats = Stats(weights.numel, self.storage_bits(weights.shape, keep), error, weights.energy,
                       int(np.count_nonzero(matrix == 0)), int(np.count_nonzero(keep)))
         return from_reduction_matrix(matrix, weights.shape), stats

@@ -4,7 +4,9 @@ w_hat = s Q(w / s) per scaling unit, Q the grid's rounding (nearest, ties to eve
 ``tensor_scale`` format (NVFP4) every unit's scale is s_t times a value of ``scale_format``, s_t =
 max|w| / (grid top x scale-format top) rounded to ``tensor_scale``: the unit scales then span the
 scale format's range. Storage: every weight's code (grid bits), every unit's scale (its format's
-bits) and the tensor scale; natural zeros are stored as codes like any other value.
+bits) and the tensor scale; natural zeros are stored as codes like any other value. A per-tensor INT
+quantizer's error and zeros come from the sorted tensor (``pvq.quantize.squared_errors``,
+``SortedWeights.zero_count``), as the zoo sweep's do: one evaluation of that method in pvq.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pvq.methods.layout import from_reduction_matrix, matrix_shape
 from pvq.methods.scales import MSE, ScaleRule, SharedExponent
 from pvq.methods.stats import Stats
 from pvq.methods.weights import Weights
+from pvq.quantize import squared_errors
 
 GRIDS = (Int, Float)
 GRANULARITIES = (PerTensor, PerChannel, PerGroup)
@@ -86,10 +89,14 @@ class Quantizer:
             base = float(np.maximum(self.tensor_scale.quantize(target), self.tensor_scale.smallest))
         scales = self.rule.fit(units, self.grid, self.scale_format, base)
         quantized = self.grid.quantize(units.values / scales[:, None]) * scales[:, None]
-        residual = units.values - quantized
-        error = float(np.einsum("ij,ij->", residual, residual))
         rows, k = weights.matrix.shape
         matrix = self.granularity.merge(quantized, rows, k)
-        stats = Stats(weights.numel, self.storage_bits(weights.shape), error, weights.energy,
-                      int(np.count_nonzero(matrix == 0)), weights.numel, scales)
+        if units.whole is not None and isinstance(self.grid, Int):  # per-tensor INT: the zoo sweep's numbers
+            error = float(squared_errors(units.whole, scales[:1], [self.grid.bits])[0])
+            zeros = units.whole.zero_count(float(scales[0]))
+        else:
+            residual = units.values - quantized
+            error, zeros = float(np.einsum("ij,ij->", residual, residual)), int(np.count_nonzero(matrix == 0))
+        stats = Stats(weights.numel, self.storage_bits(weights.shape), error, weights.energy, zeros, weights.numel,
+                      scales)
         return from_reduction_matrix(matrix, weights.shape), stats

@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--bits", nargs="+", type=int, required=True, help="bit widths b (equal storage: sparsity 1 - b/16)")
     parser.add_argument("--settings", required=True,
                         help="JSON: the ptq config section plus photos (finetune.photos), seed and baseline_bits")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    parser.add_argument("--threads", type=int, required=True, help="CPU threads for torch")
     parser.add_argument("--out", required=True, help="the results CSV (ptq/<model>.csv)")
 
 

@@ -33,8 +33,7 @@ def run_ptq(model_name: str, methods, bits, settings: dict, progress=print) -> p
     """One row per (method, bits): the PTQ_RESULTS columns. ``settings``: the ptq config section plus
     ``photos`` (finetune.photos), ``seed`` and ``baseline_bits``."""
     methods = check_methods(methods)
-    options = Settings(damp=settings["damp"], order=settings["order"], block=settings["block"],
-                       joint_sparsity=settings["joint_sparsity"], baseline_bits=settings["baseline_bits"])
+    options = Settings.from_config(settings, settings["baseline_bits"])
     task = PhotoDistillationTask(model_name, {"photos": settings["photos"], "seed": settings["seed"]})
     batches = calibration_batches(task, settings["calibration_crops"], settings["seed"])
     reference = task.teacher

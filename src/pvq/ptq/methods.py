@@ -35,13 +35,20 @@ DATA_FREE = ("rtn", "magnitude")
 
 @dataclass(frozen=True)
 class Settings:
-    """How the data-aware methods run (GPTQ's and SparseGPT's defaults)."""
+    """How the data-aware methods run. No defaults here: they live in workflow/schemas/ptq.schema.yaml
+    (``from_config`` reads the job's settings)."""
 
-    damp: float = 0.01           # dampening of X^T X, times its mean diagonal
-    order: str = "act"           # column order: act (descending diag X^T X) or natural
-    block: int = 128             # SparseGPT's mask-selection block (columns)
-    joint_sparsity: float = 0.5  # sparsegpt+gptq: share of weights zeroed; the rest on b / (1 - s) bits
-    baseline_bits: int = 16      # b bits are compared with sparsity 1 - b / baseline
+    damp: float            # dampening of X^T X, times its mean diagonal
+    order: str             # column order: act (descending diag X^T X) or natural
+    block: int             # SparseGPT's mask-selection block (columns)
+    joint_sparsity: float  # sparsegpt+gptq: share of weights zeroed; the rest on b / (1 - s) bits
+    baseline_bits: int     # b bits are compared with sparsity 1 - b / baseline
+
+    @classmethod
+    def from_config(cls, section: dict, baseline_bits: int) -> Settings:
+        """From the validated ``ptq`` section (or a job's settings, which hold its keys) and baseline_bits."""
+        return cls(damp=section["damp"], order=section["order"], block=section["block"],
+                   joint_sparsity=section["joint_sparsity"], baseline_bits=baseline_bits)
 
     def __post_init__(self):
         if not (np.isfinite(self.damp) and self.damp > 0):

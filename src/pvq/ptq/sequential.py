@@ -19,7 +19,7 @@ from pvq.ptq.methods import DATA_FREE, Settings, compress_layer, method_of
 
 @torch.no_grad()
 def compress_model_(model: nn.Module, method: str, bits: int, batches: list[torch.Tensor],
-                    settings: Settings = Settings(), progress=None) -> dict:
+                    settings: Settings, progress=None) -> dict:
     """Compress every conv and linear weight of ``model`` in place by ``method`` at b ``bits`` (storage
     of pvq.ptq.methods.method_of), calibrating on ``batches``. Returns the spec, the exact storage
     (bits_per_weight over all compressed weights), layer count and seconds."""

@@ -50,7 +50,7 @@ def add_arguments(parser) -> None:
     compare.add_argument("comparison", choices=sorted(COMPARISONS), help="the figure or table compared")
     compare.add_argument("--input", action="append", required=True, metavar="NAME=PATH",
                          help="a reproduced CSV the comparison reads; a name given twice concatenates")
-    compare.add_argument("--seed", type=int, default=0,
+    compare.add_argument("--seed", type=int, required=True,
                          help="the run's seed (fixes the digits test split, whose size bounds a run's accuracy)")
     compare.add_argument("--out", required=True, help="the CSV; .md and .tex are written beside it")
     card = sub.add_parser("card", help="a quantization card")

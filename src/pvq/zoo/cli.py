@@ -19,11 +19,10 @@ def add_arguments(parser) -> None:
     sweep.add_argument("--model", required=True, help="efficientnet_lite0/1/2 or a torchvision model name")
     sweep.add_argument("--bits", type=int, nargs="+", required=True,
                        help="bit widths b, each against pruning at sparsity 1 - b/baseline-bits")
-    sweep.add_argument("--baseline-bits", type=int, default=16,
-                       help="bits of an uncompressed weight (default %(default)s: FP16)")
-    sweep.add_argument("--candidates", type=int, default=100, help="grid size of the scale search")
+    sweep.add_argument("--baseline-bits", type=int, required=True, help="bits of an uncompressed weight (16: FP16)")
+    sweep.add_argument("--candidates", type=int, required=True, help="grid size of the scale search")
     sweep.add_argument("--max-tensors", type=int, default=None, help="only the first N tensors")
-    sweep.add_argument("--workers", type=int, default=1, help="threads sweeping tensors side by side")
+    sweep.add_argument("--workers", type=int, required=True, help="threads sweeping tensors side by side")
     sweep.add_argument("--out", required=True, help="one row per (tensor, bits) (CSV)")
     table = sub.add_parser("table2", help="Table 2 from per-model sweep CSVs")
     table.add_argument("--input", nargs="+", required=True, help="the per-model sweep CSVs")

@@ -4,6 +4,11 @@ For b bits: the MSE-optimal per-tensor symmetric quantizer (``pvq.quantize.fit_s
 sparsity (the share of weights that quantize to exactly zero), and magnitude pruning at the sparsity
 with the same idealised size, 1 - b/B (B = baseline bits, 16 for FP16), and at the sparsity that also
 pays for its mask (one bit per weight: B (1 - c) + 1 = b). SNR_dB = 10 log10(sum w^2 / sum (w - w_hat)^2).
+
+The errors are those of ``int<b>/per-tensor/mse/scale-fp64`` and ``prune/u<c>/values-fp64`` as
+``pvq.methods`` values (the same functions of the sorted tensor, tests/test_zoo_methods.py); the sweep
+calls those functions for all bit widths at once instead of applying each method value, which builds
+every w_hat (about 9x slower on Lite0, benchmarks/bench_zoo_methods.py).
 """
 
 from __future__ import annotations
@@ -24,13 +29,13 @@ from pvq.zoo.artifacts import ZOO_SWEEP
 COLUMNS = list(ZOO_SWEEP.columns)
 
 
-def masked_sparsity(bits: int, baseline_bits: int = 16) -> float:
+def masked_sparsity(bits: int, baseline_bits: int) -> float:
     """Sparsity c at which pruning with a 1-bit-per-weight mask stores b bits per weight: B (1 - c) + 1 = b."""
     return min(1.0, 1.0 - (bits - 1) / baseline_bits)
 
 
 @np.errstate(invalid="ignore")
-def sweep_tensor(w, bits: Iterable[int], baseline_bits: int = 16, candidates: int = 100) -> list[dict]:
+def sweep_tensor(w, bits: Iterable[int], baseline_bits: int, candidates: int) -> list[dict]:
     """One row per bit width for the tensor ``w`` (any shape): the columns of COLUMNS after ``numel``."""
     weights = SortedWeights(w)
     constant = weights.size == 0 or weights.values[0] == weights.values[-1]
@@ -52,8 +57,8 @@ def sweep_tensor(w, bits: Iterable[int], baseline_bits: int = 16, candidates: in
     return rows
 
 
-def sweep_model(model: str, tensors: dict[str, np.ndarray], bits: Iterable[int], baseline_bits: int = 16,
-                candidates: int = 100, progress: Callable[[str], None] | None = None,
+def sweep_model(model: str, tensors: dict[str, np.ndarray], bits: Iterable[int], baseline_bits: int,
+                candidates: int, progress: Callable[[str], None] | None = None,
                 workers: int = 1) -> pd.DataFrame:
     """The sweep of every tensor of ``model`` (key -> array), rows ordered as the tensors, then bits.
 
