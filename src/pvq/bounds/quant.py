@@ -284,7 +284,7 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
     V-BLAST column order, Fincke-Pohst intervals clipped to the box), 'dual' (started at the SDP
     relaxation's certified bound: ``relaxation``, a :func:`quant_sdp_bound` result of the same problem,
     solved here when missing) and 'lattice' (LLL-reduced basis, where P is well determined). ``routes``
-    picks which run (all by default; each alone is exact). The incumbent starts from ``upper`` (a
+    picks which run (all by default; each alone is exact; where none of them applies, 'plain' runs). The incumbent starts from ``upper`` (a
     feasible result, e.g. :func:`quant_heuristic`) or round-to-nearest. Status 'optimal' when one
     decoder's enumeration finishes (lower_bound = the optimum), else 'time_limit' with the largest of
     the decoders' bounds (the smallest partial sum among each one's open nodes).
@@ -304,6 +304,7 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
     incumbent = quant_search.Incumbent(s.P, s.r, best_u)
     decoders = [decoder for route in routes
                 if (decoder := _decoder(route, s, batch, relaxation, X, w0)) is not None]
+    decoders = decoders or [_decoder("plain", s, batch, relaxation, X, w0)]  # the one that always applies
     lower, status = quant_search.run(decoders, incumbent, start + time_limit)
     if status == "optimal":
         lower = s.value(incumbent.u)
