@@ -271,8 +271,9 @@ def _triangular_root(root: np.ndarray) -> np.ndarray:
 
 # The decoders of pvq.bounds.quant_search that solve_quant_exact runs side by side.
 ROUTES = ("plain", "dual", "lattice")
-# The lattice decoder needs a well-determined P: pivots (V-BLAST order) within this ratio of the largest.
-LATTICE_MIN_PIVOT = 1e-8
+# The lattice decoder needs a well-determined P: pivots (V-BLAST order) within this ratio of the largest
+# (the stem conv's raw pixels: 0.04); nearer-singular problems are left to the other decoders.
+LATTICE_MIN_PIVOT = 1e-6
 
 
 def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,

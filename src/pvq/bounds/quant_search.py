@@ -26,8 +26,11 @@ import scipy.linalg
 
 from pvq.bounds.problem import RANK_RTOL
 
-# Relative widening of intervals and shrinking of box penalties against floating-point rounding.
+# Relative widening of intervals and of the box against floating-point rounding.
 SLACK = 1e-9
+# Box penalties are scaled down by this much: their reach comes from triangular solves whose relative
+# error grows with the basis' condition (at most ~1e6 here, pvq.bounds.quant.LATTICE_MIN_PIVOT).
+PENALTY_SHRINK = 1e-6
 
 
 class Incumbent:
@@ -158,7 +161,7 @@ class Decoder:
         with np.errstate(divide="ignore", invalid="ignore"):
             cost = np.where(excess > 0, np.where(reach > 0, (excess / np.where(reach > 0, reach, 1.0)) ** 2, np.inf),
                             0.0)
-        return cost.max(axis=1) * (1 - SLACK) if cost.shape[1] else np.zeros(cost.shape[0])
+        return cost.max(axis=1) * (1 - PENALTY_SHRINK) if cost.shape[1] else np.zeros(cost.shape[0])
 
 
 def _box_geometry(R: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
