@@ -16,7 +16,8 @@ Prints, measured in this one run, single-threaded BLAS (as the per-layer jobs ru
   default time limit): how many are certified;
 - the load average before and after the table (other processes stretch every wall time);
 - the whole `_blocks.15._expand_conv` layer: an estimate from a random sample of (chunk, output
-  channel) pairs solved as the per-layer stage solves them, and, given `--whole-layer-run`, the
+  channel) pairs solved as the per-layer stage solves them (CPU time of this single-threaded process,
+  which other processes stretch less than wall time), and, given `--whole-layer-run`, the
   CPU time the run's per-layer jobs recorded (Snakemake benchmark files).
 
 Targets (issue #19): pruning n = 48 median < 1 s, n = 64 < 10 s at every keep, a stopped n = 64
@@ -153,7 +154,8 @@ def table(problems: dict[int, list[dict]], limit: float, mip_limit: float) -> No
                 ref_s.append(reference.seconds)
                 shortfall.append((reference.lower_bound - sdp.lower_bound) / reference.lower_bound)
                 heuristic = bounds.quant_heuristic(p["R"], p["w0"], delta, bits, relaxation=sdp)
-                exact = bounds.solve_quant_exact(p["R"], p["w0"], delta, bits, time_limit=limit, upper=heuristic)
+                exact = bounds.solve_quant_exact(p["R"], p["w0"], delta, bits, time_limit=limit, upper=heuristic,
+                                                 relaxation=sdp)
                 quant_s.setdefault(bits, []).append(min(exact.seconds, limit))
                 quant_r.setdefault(bits, []).append(exact)
                 gptq_s.append(seconds_of(lambda: bounds.gptq_quant(p["R"], p["w0"], delta, bits)))
@@ -200,16 +202,21 @@ def stem_check(config: dict) -> None:
         for w0 in chunk["w0"]:
             for bits in section["bits"]:
                 delta = mse_optimal_scale(weight, bits)
+                cpu = time.process_time()
                 sdp = bounds.quant_sdp_bound(chunk["R"], w0, delta, bits)
                 heuristic = bounds.quant_heuristic(chunk["R"], w0, delta, bits,
                                                    samples=section["heuristic_samples"], relaxation=sdp)
-                exact = bounds.solve_quant_exact(chunk["R"], w0, delta, bits, time_limit=limit, upper=heuristic)
-                outcomes.append((bits, exact.status, exact.seconds))
-    certified = sum(status == "optimal" for _, status, _ in outcomes)
-    missed = sorted({bits for bits, status, _ in outcomes if status != "optimal"})
+                exact = bounds.solve_quant_exact(chunk["R"], w0, delta, bits, time_limit=limit, upper=heuristic,
+                                                 relaxation=sdp)
+                outcomes.append((bits, exact.status, exact.seconds, time.process_time() - cpu))
+    certified = sum(status == "optimal" for _, status, *_ in outcomes)
+    missed = sorted({bits for bits, status, *_ in outcomes if status != "optimal"})
+    routes = exact.info.get("routes", {})
     print(f"\nstem conv (default run: {len(outcomes)} problems, n = {chunks[0]['R'].shape[1]}, {limit:g} s limit): "
-          f"{certified} certified, median {np.median([s for *_, s in outcomes]):.3f} s, max "
-          f"{max(s for *_, s in outcomes):.2f} s" + (f"; stopped at bits {missed}" if missed else ""))
+          f"{certified} certified; exact search median {np.median([o[2] for o in outcomes]):.3f} s, max "
+          f"{max(o[2] for o in outcomes):.2f} s wall; bound + heuristic + search median "
+          f"{np.median([o[3] for o in outcomes]):.3f} CPU-s, max {max(o[3] for o in outcomes):.2f} CPU-s"
+          + (f"; stopped at bits {missed}" if missed else "") + f" (decoders: {', '.join(routes)})")
 
 
 def whole_layer_estimate(config: dict, pairs: int, seed: int) -> None:
@@ -224,21 +231,27 @@ def whole_layer_estimate(config: dict, pairs: int, seed: int) -> None:
     limits, oneshot = Limits.from_config(section), OneShot(**section["oneshot"])
     rng = np.random.default_rng(seed)
     total = len(chunks) * weight.shape[0]
-    seconds, uncertified = [], 0
+    seconds, cpu, uncertified = [], [], 0
     for index in rng.choice(total, size=min(pairs, total), replace=False):
         chunk = chunks[index // weight.shape[0]]
         channel = int(index % weight.shape[0])
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for bits, delta in zip(section["bits"], deltas):
             row = solve_channel(chunk["R"], chunk["w0"][channel], bits, delta, config["baseline_bits"], limits,
                                 seed=config["seed"] + channel, with_mip=False, oneshot=oneshot)
             uncertified += (row["prune_status"] != "optimal") + (row["quant_status"] != "optimal")
         seconds.append(time.perf_counter() - start)
-    mean, sem = np.mean(seconds), np.std(seconds, ddof=1) / np.sqrt(len(seconds)) if len(seconds) > 1 else np.nan
+        cpu.append(time.process_time() - start_cpu)
+
+    def mean_sem(values):
+        return np.mean(values), np.std(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+
+    (mean, sem), (wall, wall_sem) = mean_sem(cpu), mean_sem(seconds)
     print(f"\nwhole layer {WHOLE_LAYER} (n = {section['chunk_features']}: {len(chunks)} chunks x "
           f"{weight.shape[0]} channels x bits {section['bits']}): {len(seconds)} sampled (chunk, channel) pairs "
-          f"take {mean:.2f} +- {sem:.2f} s each ({uncertified} of {2 * len(seconds) * len(section['bits'])} "
-          f"exact solves stopped) -> estimate {mean * total / 3600:.2f} +- {sem * total / 3600:.2f} CPU-hours")
+          f"take {mean:.2f} +- {sem:.2f} CPU-s each ({wall:.2f} +- {wall_sem:.2f} s wall; {uncertified} of "
+          f"{2 * len(seconds) * len(section['bits'])} exact solves stopped) -> estimate {mean * total / 3600:.2f} "
+          f"+- {sem * total / 3600:.2f} CPU-hours ({wall * total / 3600:.2f} job-hours of wall time at this load)")
 
 
 def whole_layer_measured(run: Path) -> None:

@@ -159,7 +159,9 @@ def single_column_search(sub, keep: int, best_cols: np.ndarray, deadline: float,
     E(A \\ D) >= E(A \\ {i}) >= E(A) + increase_i for each i in D (:class:`_Fit`: exact where column
     i is outside the span of the others, 0 where it is inside, as it always is when |A| exceeds the
     rank), so E(A) + (d-th smallest increase over the free columns) bounds the whole subtree.
-    Every node also tries dropping its d cheapest free columns. Status 'optimal' when the tree is
+    Every node also tries dropping its d cheapest free columns. The child that keeps the branching
+    column has its parent's columns, fit and completion (the column kept was the costliest to drop, so
+    the d cheapest are unchanged): it reuses them instead of refitting. Status 'optimal' when the tree is
     exhausted, 'node_limit' after ``max_nodes`` nodes, 'time_limit' at the deadline. ``forced`` and
     ``excluded`` (masks) restrict the search to one node's subtree.
     """
@@ -167,7 +169,7 @@ def single_column_search(sub, keep: int, best_cols: np.ndarray, deadline: float,
     best = sub.error(best_cols)
     nodes, pruned_bound = 0, np.inf
     start = (np.zeros(n, bool) if forced is None else forced, np.zeros(n, bool) if excluded is None else excluded)
-    stack = [(*start, -np.inf)]  # (forced, excluded, parent bound)
+    stack = [(*start, -np.inf, None)]  # (forced, excluded, parent bound, parent's fit if same columns)
     status = "optimal"
     while stack:
         if time.perf_counter() > deadline:
@@ -176,11 +178,11 @@ def single_column_search(sub, keep: int, best_cols: np.ndarray, deadline: float,
         if max_nodes is not None and nodes >= max_nodes:
             status = "node_limit"
             break
-        forced, excluded, _ = stack.pop()
+        forced, excluded, _, same = stack.pop()
         nodes += 1
         cols = np.flatnonzero(~excluded)
         drop = cols.size - keep
-        fit = sub.fit(cols)
+        fit = same if same is not None else sub.fit(cols)
         if drop <= 0:
             if fit.error < best:
                 best, best_cols = fit.error, cols
@@ -192,19 +194,20 @@ def single_column_search(sub, keep: int, best_cols: np.ndarray, deadline: float,
         if bound >= best * (1 - PRUNE_RTOL) - sub.atol:
             pruned_bound = min(pruned_bound, bound)
             continue
-        completion = np.delete(cols, free[order[:drop]])
-        completion_err = sub.error(completion)
-        if completion_err < best:
-            best, best_cols = completion_err, completion
+        if same is None:  # else the parent tried this very completion
+            completion = np.delete(cols, free[order[:drop]])
+            completion_err = sub.error(completion)
+            if completion_err < best:
+                best, best_cols = completion_err, completion
         if drop == free.size:
             continue
         j = cols[free[order[-1]]]  # the free column that is costliest to drop: decide it first
         keep_j, drop_j = forced.copy(), excluded.copy()
         keep_j[j], drop_j[j] = True, True
-        stack.append((forced, drop_j, bound))
-        stack.append((keep_j, excluded, bound))
+        stack.append((forced, drop_j, bound, None))
+        stack.append((keep_j, excluded, bound, fit))
 
-    open_bound = min((b for _, _, b in stack), default=np.inf)
+    open_bound = min((b for _, _, b, _ in stack), default=np.inf)
     lower = min(best, pruned_bound, max(open_bound, 0.0))
     return SearchResult(np.sort(best_cols), best, lower, status, nodes)
 

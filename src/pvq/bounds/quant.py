@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from pvq.bounds.problem import RANK_RTOL, BoundResult, check_inputs, compress_rows, error_of, live_columns
+from pvq.bounds import quant_search
+from pvq.bounds.lattice import lll_reduce
+from pvq.bounds.problem import BoundResult, check_inputs, compress_rows, error_of, live_columns
 from pvq.bounds.quant_sdp import solve_dual
 
 # Random samples of the relaxation's Gaussian that the Park & Boyd heuristic rounds.
@@ -125,17 +127,9 @@ def quant_heuristic(X, w0, delta: float, bits: int, samples: int = HEURISTIC_SAM
     return s.result(U[int(np.argmin(values))], 0.0, "heuristic", start)
 
 
-def certify_dual(P, r, low, high, lam, mu) -> tuple[float, dict]:
-    """A rigorous lower bound from multipliers lam, mu >= 0 (any values, e.g. a solver's duals).
-
-    For integer u in [low, high]: u_i (u_i - 1) >= 0 and (u_i - low_i)(high_i - u_i) >= 0, so
-    error(u) >= L(u) = (u - r)^T P (u - r) - sum lam_i u_i (u_i - 1) - sum mu_i (u_i - low_i)(high_i - u_i)
-    = u^T A u - 2 b^T u + e with A = P - diag(lam) + diag(mu), b = P r - lam/2 + mu (low+high)/2,
-    e = r^T P r + mu^T (low high). A must be positive definite: where it is not, mu is raised
-    (any mu >= 0 stays valid). Then min L = L(x) - res^T A^-1 res >= L(x) - ||res||^2 / eig_min(A)
-    for any x (res = A x - b), which stays valid whatever the accuracy of the solve x = A^-1 b;
-    L(x) and res are evaluated in extended precision.
-    """
+def _dual_quadratic(P, r, low, high, lam, mu):
+    """(A, b, e, lam, mu, smallest eigenvalue of A) of the Lagrangian below, mu raised until A is
+    positive definite (any mu >= 0 stays valid)."""
     lam = np.clip(np.asarray(lam, float), 0, None)
     mu = np.clip(np.asarray(mu, float), 0, None)
     n = r.size
@@ -147,16 +141,51 @@ def certify_dual(P, r, low, high, lam, mu) -> tuple[float, dict]:
             break
         mu = mu + (floor_eig - eig[0]) * 2.0
     b = P @ r - lam / 2 + mu * (low + high) / 2
-    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b)
+    ld = np.longdouble
+    e = r.astype(ld) @ P.astype(ld) @ r.astype(ld) + mu.astype(ld) @ (low.astype(ld) * high.astype(ld))
+    return A, b, e, lam, mu, eig
+
+
+def _lagrangian_at(A, b, e, x):
+    """L(x) = x^T A x - 2 b^T x + e, the residual A x - b (both in extended precision) and a bound on
+    the rounding of L(x)."""
     ld = np.longdouble
     Al, bl, xl = A.astype(ld), b.astype(ld), x.astype(ld)
-    e = r.astype(ld) @ P.astype(ld) @ r.astype(ld) + mu.astype(ld) @ (low.astype(ld) * high.astype(ld))
     value = xl @ Al @ xl - 2 * bl @ xl + e
-    res = Al @ xl - bl
-    slack = (res @ res) / ld(0.5 * eig[0])
     rounding = 64 * np.finfo(ld).eps * (abs(xl) @ abs(Al) @ abs(xl) + 2 * abs(bl) @ abs(xl) + abs(e))
+    return value, Al @ xl - bl, rounding
+
+
+def certify_dual(P, r, low, high, lam, mu) -> tuple[float, dict]:
+    """A rigorous lower bound from multipliers lam, mu >= 0 (any values, e.g. a solver's duals).
+
+    For integer u in [low, high]: u_i (u_i - 1) >= 0 and (u_i - low_i)(high_i - u_i) >= 0, so
+    error(u) >= L(u) = (u - r)^T P (u - r) - sum lam_i u_i (u_i - 1) - sum mu_i (u_i - low_i)(high_i - u_i)
+    = u^T A u - 2 b^T u + e with A = P - diag(lam) + diag(mu), b = P r - lam/2 + mu (low+high)/2,
+    e = r^T P r + mu^T (low high). A must be positive definite: where it is not, mu is raised
+    (any mu >= 0 stays valid). Then min L = L(x) - res^T A^-1 res >= L(x) - ||res||^2 / eig_min(A)
+    for any x (res = A x - b), which stays valid whatever the accuracy of the solve x = A^-1 b;
+    L(x) and res are evaluated in extended precision.
+    """
+    A, b, e, lam, mu, eig = _dual_quadratic(P, r, low, high, lam, mu)
+    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b)
+    value, res, rounding = _lagrangian_at(A, b, e, x)
+    slack = (res @ res) / np.longdouble(0.5 * eig[0])
     bound = float(value - slack - rounding)
     return bound, {"cond": float(eig[-1] / eig[0]), "margin": float(slack + rounding)}
+
+
+def dual_split(P, r, low, high, lam, mu):
+    """(A, x, lam, mu, D0) with error(u) >= D0 + (u - x)^T A (u - x) + sum_i t_i(u_i) for every integer
+    u in [low, high], t_i(u) = lam_i u (u - 1) + mu_i (u - low_i)(high_i - u) >= 0 there (the dual
+    decoder of pvq.bounds.quant_search). Exactly error(u) = L(x) + (u - x)^T A (u - x) + 2 res^T (u - x)
+    + sum t_i(u_i) for any x; |2 res^T (u - x)| <= 2 sum |res_i| max(|low_i - x_i|, |high_i - x_i|) in the
+    box, so D0 is L(x) less that and its rounding, whatever the accuracy of x."""
+    A, b, e, lam, mu, _ = _dual_quadratic(P, r, low, high, lam, mu)
+    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b)
+    value, res, rounding = _lagrangian_at(A, b, e, x)
+    width = np.maximum(np.abs(low - x), np.abs(high - x)).astype(np.longdouble)
+    return A, x, lam, mu, float(value - 2 * np.abs(res) @ width - rounding)
 
 
 def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "barrier") -> BoundResult:
@@ -240,19 +269,30 @@ def _triangular_root(root: np.ndarray) -> np.ndarray:
     return R
 
 
-def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
-                      upper: BoundResult | None = None, batch: int = 4096) -> BoundResult:
-    """Exact optimum by a box-constrained sphere decoder, enumerating whole batches of nodes in numpy.
+# The decoders of pvq.bounds.quant_search that solve_quant_exact runs side by side.
+ROUTES = ("plain", "dual", "lattice")
+# The lattice decoder needs a well-determined P: pivots (V-BLAST order) within this ratio of the largest
+# (the stem conv's raw pixels: 0.04); nearer-singular problems are left to the other decoders.
+LATTICE_MIN_PIVOT = 1e-6
 
-    With P = R^T R (R upper triangular, V-BLAST column order) error(u) = sum_k (R_kk (u_k - c_k))^2,
-    c_k depending on u_{k+1..n-1}. Levels are fixed from the last down; a node at level k with partial
-    sum D only has children v in the box with D + (R_kk (v - c_k))^2 < incumbent, an integer interval
-    around c_k (Fincke-Pohst). Up to ``batch`` nodes are expanded per numpy step, best first, depth
-    first across batches, so the incumbent improves early and memory stays bounded. The incumbent
-    starts from ``upper`` (a feasible result, e.g. :func:`quant_heuristic`) or round-to-nearest.
-    Status 'optimal' when enumeration finishes (lower_bound = the optimum), else 'time_limit' with
-    the smallest partial sum of the open nodes as lower_bound (no completion can go below it).
+
+def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
+                      upper: BoundResult | None = None, batch: int = 4096,
+                      relaxation: BoundResult | None = None, routes: tuple = ROUTES) -> BoundResult:
+    """Exact optimum by box-constrained sphere decoders (pvq.bounds.quant_search), batched in numpy.
+
+    Up to three decoders take turns on the same problem and share the incumbent: 'plain' (P = R^T R,
+    V-BLAST column order, Fincke-Pohst intervals clipped to the box), 'dual' (started at the SDP
+    relaxation's certified bound: ``relaxation``, a :func:`quant_sdp_bound` result of the same problem,
+    solved here when missing) and 'lattice' (LLL-reduced basis, where P is well determined). ``routes``
+    picks which run (all by default; each alone is exact; where none of them applies, 'plain' runs). The incumbent starts from ``upper`` (a
+    feasible result, e.g. :func:`quant_heuristic`) or round-to-nearest. Status 'optimal' when one
+    decoder's enumeration finishes (lower_bound = the optimum), else 'time_limit' with the largest of
+    the decoders' bounds (the smallest partial sum among each one's open nodes).
     """
+    unknown = set(routes) - set(ROUTES)
+    if unknown or not routes:
+        raise ValueError(f"routes must be a non-empty subset of {ROUTES}, got {routes}")
     start = time.perf_counter()
     s = _shift(X, w0, delta, bits)
     n = s.r.size
@@ -262,79 +302,50 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
         best_u = np.clip(np.round(s.r), s.low, s.high)
     if n == 0:
         return s.result(best_u, 0.0, "optimal", start)
+    incumbent = quant_search.Incumbent(s.P, s.r, best_u)
+    decoders = [decoder for route in routes
+                if (decoder := _decoder(route, s, batch, relaxation, X, w0)) is not None]
+    decoders = decoders or [_decoder("plain", s, batch, relaxation, X, w0)]  # the one that always applies
+    lower, status = quant_search.run(decoders, incumbent, start + time_limit)
+    if status == "optimal":
+        lower = s.value(incumbent.u)
+    return s.result(incumbent.u, lower, status, start, nodes=sum(d.nodes for d in decoders),
+                    routes={d.name: d.nodes for d in decoders})
+
+
+def _decoder(route: str, s: _Shifted, batch: int, relaxation, X, w0):
+    """The decoder of ``route`` on the shifted problem, or None where it does not apply (no
+    multipliers for 'dual', a numerically singular P for 'lattice')."""
+    n = s.r.size
+    if route == "dual":
+        if relaxation is None:
+            relaxation = quant_sdp_bound(X, w0, s.delta, s.bits)
+        lam, mu = relaxation.info.get("lam"), relaxation.info.get("mu")
+        if lam is None or mu is None:
+            return None
+        if np.shape(lam) != (n,) or np.shape(mu) != (n,):
+            raise ValueError(f"relaxation has multipliers for {np.size(lam)} columns, the problem has {n} "
+                             "live columns: pass quant_sdp_bound of the same problem")
+        A, x, lam, mu, D0 = dual_split(s.P, s.r, s.low, s.high, lam, mu)
+        order = _vblast_order(A)
+        try:
+            R = np.linalg.cholesky(A[np.ix_(order, order)]).T
+        except np.linalg.LinAlgError:
+            return None
+        box = (s.low[order], s.high[order])
+        return quant_search.Decoder("dual", R, x[order], D0, np.eye(n)[:, order], batch, clip=box,
+                                    terms=(lam[order], mu[order], *box))
     order = _vblast_order(s.P)
     R = _triangular_root(s.root[:, order])
-    search = _Enumeration(R, s.r[order], s.low[order], s.high[order], batch)
-    incumbent, lower, status = search.run(best_u[order], s.value(best_u) * (1 + 1e-12),
-                                          start + time_limit)
-    solution = np.empty(n)
-    solution[order] = incumbent
-    if status == "optimal":
-        lower = s.value(solution)
-    return s.result(solution, lower, status, start, nodes=search.nodes)
-
-
-class _Enumeration:
-    """Depth-first enumeration, in batches, of the integer points inside the incumbent's ellipsoid.
-
-    A batch at level k holds, per node, its partial sum D, its fixed levels U (k+1..n-1 set) and
-    A[:, :k+1] = R[:k+1, k+1:] @ (U - r)[k+1:], the a_i of every level still open; fixing u_k = v
-    adds (v - r_k) R[:k, k] to the rest.
-    """
-
-    def __init__(self, R: np.ndarray, r: np.ndarray, low: np.ndarray, high: np.ndarray, batch: int):
-        self.R, self.r, self.low, self.high, self.batch = R, r, low, high, max(int(batch), 1)
-        self.rdiag = np.diag(R)
-        # pivots at most this are numerically zero (singular P): their level enumerates the box
-        self.flat = RANK_RTOL * (self.rdiag.max() if self.rdiag.size else 0.0)
-        self.nodes = 0
-
-    def run(self, incumbent: np.ndarray, best: float, deadline: float) -> tuple[np.ndarray, float, str]:
-        """(best point, lower bound, status) starting from ``incumbent`` with value ``best``."""
-        n = self.r.size
-        stack = [(n - 1, np.zeros(1), np.zeros((1, n)), np.zeros((1, n)))]
-        while stack:
-            if time.perf_counter() > deadline:
-                open_sums = [D.min() for _, D, _, _ in stack if D.size]
-                return incumbent, float(min([best, *open_sums])), "time_limit"
-            k, D, U, A = stack.pop()
-            alive = D < best
-            D, U, A = D[alive], U[alive], A[alive]
-            if not D.size:
-                continue
-            D, U, A = self._children(k, D, U, A, best)
-            if k == 0:
-                if D.size and D.min() < best:
-                    i = int(np.argmin(D))
-                    best, incumbent = float(D[i]), U[i].copy()
-                continue
-            order = np.argsort(D, kind="stable")
-            for chunk in reversed(np.array_split(order, -(-order.size // self.batch) or 1)):
-                stack.append((k - 1, D[chunk], U[chunk], A[chunk]))
-        return incumbent, best, "optimal"
-
-    def _children(self, k: int, D, U, A, best: float):
-        """Every child (u_k = v in the box) of the level-k nodes whose partial sum stays below ``best``."""
-        rkk = self.rdiag[k]
-        if rkk > self.flat:
-            centre = self.r[k] - A[:, k] / rkk
-            radius = np.sqrt(best - D) / rkk
-            slack = 1e-9 * (1 + np.abs(centre) + radius)  # widened against rounding
-            first = np.maximum(np.ceil(centre - radius - slack), self.low[k])
-            last = np.minimum(np.floor(centre + radius + slack), self.high[k])
-        else:  # no curvature along u_k given the later levels: every value in the box
-            first, last = np.full(D.size, self.low[k]), np.full(D.size, self.high[k])
-        count = np.maximum(last - first + 1, 0).astype(np.int64)
-        parent = np.repeat(np.arange(D.size), count)
-        value = first[parent] + (np.arange(parent.size) - np.repeat(np.cumsum(count) - count, count))
-        if rkk > self.flat:
-            partial = D[parent] + (rkk * (value - centre[parent])) ** 2
-        else:
-            partial = D[parent] + (rkk * (value - self.r[k]) + A[parent, k]) ** 2
-        keep = partial < best  # the interval was widened: decide exactly here
-        parent, value, partial = parent[keep], value[keep], partial[keep]
-        self.nodes += value.size
-        children = U[parent]
-        children[:, k] = value
-        offsets = A[parent, :k] + np.outer(value - self.r[k], self.R[:k, k])
-        return partial, children, offsets
+    perm = np.eye(n)[:, order]
+    if route == "plain":
+        return quant_search.Decoder("plain", R, s.r[order], 0.0, perm, batch, clip=(s.low[order], s.high[order]))
+    pivots = np.diag(R)
+    if n < 2 or pivots.min() <= LATTICE_MIN_PIVOT * pivots.max():
+        return None
+    reduced = lll_reduce(R)
+    if reduced is None:
+        return None
+    Z, Z_inv = perm @ reduced[0], reduced[1] @ perm.T
+    R = _triangular_root(s.root @ Z)  # fresh factor of the reduced basis (exact Z, no drift)
+    return quant_search.Decoder("lattice", R, Z_inv @ s.r, 0.0, Z, batch, box=(s.low, s.high))

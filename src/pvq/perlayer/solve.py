@@ -75,7 +75,8 @@ def solve_channel(R: np.ndarray, w0: np.ndarray, bits: int, delta: float, baseli
     sdp = bounds.quant_sdp_bound(R, w0, delta, bits)
     heuristic = bounds.quant_heuristic(R, w0, delta, bits, samples=limits.heuristic_samples,
                                        seed=seed, relaxation=sdp)
-    exact = bounds.solve_quant_exact(R, w0, delta, bits, time_limit=limits.quant_exact, upper=heuristic)
+    exact = bounds.solve_quant_exact(R, w0, delta, bits, time_limit=limits.quant_exact, upper=heuristic,
+                                     relaxation=sdp)
     magnitude = bounds.prune_heuristic(R, w0, keep, refit=False)
     refit = bounds.prune_heuristic(R, w0, keep)
     optimum = bounds.solve_prune_exact(R, w0, keep, time_limit=limits.prune_exact)
