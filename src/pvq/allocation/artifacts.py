@@ -32,11 +32,8 @@ ACCURACY = Table(
 # one spec of the ``uniform`` strategy, empty for the others and where a budget is infeasible.
 FORMATS_SUMMARY = Table(
     "allocation over method specs of one model", "allocate_model_formats allocate_trained_model_formats",
-    columns={"model": str, "budget_bits": float, "strategy": str, "total_error": float, "storage_bits": int,
-             "solver_status": str, "seconds": float, "average_bits": float, "snr_db": float,
-             "test_accuracy": float, "spec": str},
-    optional=("total_error", "storage_bits", "average_bits", "snr_db", "test_accuracy", "spec"),
-    finite=("budget_bits", "seconds"), key=("model", "budget_bits", "strategy"), complete="strategy")
+    columns={**SUMMARY.columns, "spec": str}, optional=(*SUMMARY.optional, "spec"), finite=SUMMARY.finite,
+    key=SUMMARY.key, complete=SUMMARY.complete)
 
 # The MILP's method per (budget, tensor) over method specs; empty when no budget was feasible.
 FORMATS_CHOICES = Table(
