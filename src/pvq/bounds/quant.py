@@ -128,8 +128,12 @@ def quant_heuristic(X, w0, delta: float, bits: int, samples: int = HEURISTIC_SAM
 
 
 def _dual_quadratic(P, r, low, high, lam, mu):
-    """(A, b, e, lam, mu, smallest eigenvalue of A) of the Lagrangian below, mu raised until A is
-    positive definite (any mu >= 0 stays valid)."""
+    """(A, b, e, lam, mu, smallest eigenvalue of A, drift) of the Lagrangian below, mu raised until A is
+    positive definite (any mu >= 0 stays valid).
+
+    A is float64 (the decoders' partial sums use it), b and e extended precision; drift bounds
+    |u^T A u - 2 b^T u + e - L(u)| over the box, L the Lagrangian of exact arithmetic: the rounding of A's
+    diagonal (about eps64 |A_ii| u_i^2, which a 1e-16 bound would otherwise exceed) and of b and e."""
     lam = np.clip(np.asarray(lam, float), 0, None)
     mu = np.clip(np.asarray(mu, float), 0, None)
     n = r.size
@@ -140,10 +144,18 @@ def _dual_quadratic(P, r, low, high, lam, mu):
         if eig[0] >= floor_eig:
             break
         mu = mu + (floor_eig - eig[0]) * 2.0
-    b = P @ r - lam / 2 + mu * (low + high) / 2
     ld = np.longdouble
-    e = r.astype(ld) @ P.astype(ld) @ r.astype(ld) + mu.astype(ld) @ (low.astype(ld) * high.astype(ld))
-    return A, b, e, lam, mu, eig
+    Pl, rl, laml, mul, lowl, highl = (np.asarray(v, ld) for v in (P, r, lam, mu, low, high))
+    b = Pl @ rl - laml / 2 + mul * (lowl + highl) / 2
+    e = rl @ Pl @ rl + mul @ (lowl * highl)
+    eps = (n + 4) * np.finfo(ld).eps
+    diagonal = np.abs(np.diag(Pl)) + laml + mul
+    error_A = np.abs(np.diag(Pl) - laml + mul - np.diag(A)) + eps * diagonal
+    error_b = eps * (np.abs(Pl) @ np.abs(rl) + laml / 2 + mul * (np.abs(lowl) + np.abs(highl)) / 2)
+    error_e = eps * (np.abs(rl) @ np.abs(Pl) @ np.abs(rl) + mul @ np.abs(lowl * highl))
+    reach = np.maximum(np.abs(lowl), np.abs(highl))
+    drift = 2 * (error_A @ reach**2 + 2 * error_b @ reach + error_e)
+    return A, b, e, lam, mu, eig, drift
 
 
 def _lagrangian_at(A, b, e, x):
@@ -165,14 +177,14 @@ def certify_dual(P, r, low, high, lam, mu) -> tuple[float, dict]:
     e = r^T P r + mu^T (low high). A must be positive definite: where it is not, mu is raised
     (any mu >= 0 stays valid). Then min L = L(x) - res^T A^-1 res >= L(x) - ||res||^2 / eig_min(A)
     for any x (res = A x - b), which stays valid whatever the accuracy of the solve x = A^-1 b;
-    L(x) and res are evaluated in extended precision.
+    L(x) and res are evaluated in extended precision, less the drift of A's float64 rounding.
     """
-    A, b, e, lam, mu, eig = _dual_quadratic(P, r, low, high, lam, mu)
-    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b)
+    A, b, e, lam, mu, eig, drift = _dual_quadratic(P, r, low, high, lam, mu)
+    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b.astype(float))
     value, res, rounding = _lagrangian_at(A, b, e, x)
     slack = (res @ res) / np.longdouble(0.5 * eig[0])
-    bound = float(value - slack - rounding)
-    return bound, {"cond": float(eig[-1] / eig[0]), "margin": float(slack + rounding)}
+    bound = float(value - slack - rounding - drift)
+    return bound, {"cond": float(eig[-1] / eig[0]), "margin": float(slack + rounding + drift)}
 
 
 def dual_split(P, r, low, high, lam, mu):
@@ -180,12 +192,12 @@ def dual_split(P, r, low, high, lam, mu):
     u in [low, high], t_i(u) = lam_i u (u - 1) + mu_i (u - low_i)(high_i - u) >= 0 there (the dual
     decoder of pvq.bounds.quant_search). Exactly error(u) = L(x) + (u - x)^T A (u - x) + 2 res^T (u - x)
     + sum t_i(u_i) for any x; |2 res^T (u - x)| <= 2 sum |res_i| max(|low_i - x_i|, |high_i - x_i|) in the
-    box, so D0 is L(x) less that and its rounding, whatever the accuracy of x."""
-    A, b, e, lam, mu, _ = _dual_quadratic(P, r, low, high, lam, mu)
-    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b)
+    box, so D0 is L(x) less that, its rounding and A's (the drift), whatever the accuracy of x."""
+    A, b, e, lam, mu, _, drift = _dual_quadratic(P, r, low, high, lam, mu)
+    x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b.astype(float))
     value, res, rounding = _lagrangian_at(A, b, e, x)
     width = np.maximum(np.abs(low - x), np.abs(high - x)).astype(np.longdouble)
-    return A, x, lam, mu, float(value - 2 * np.abs(res) @ width - rounding)
+    return A, x, lam, mu, float(value - 2 * np.abs(res) @ width - rounding - drift)
 
 
 def quant_sdp_bound(X, w0, delta: float, bits: int, solver: str = "barrier") -> BoundResult:
