@@ -28,7 +28,14 @@ def test_every_schema_key_has_a_description_and_default():
         assert "default" in sub, f"{key} has no default"
 
 
-@pytest.mark.parametrize("overlay", [SMOKE, PAPER], ids=["smoke", "paper"])
+OVERLAYS = sorted((REPO / "configs").glob("*.yaml"))
+
+
+def test_the_overlays_are_the_ones_the_readme_names():
+    assert {SMOKE, PAPER, REPO / "configs" / "cpu-long.yaml", REPO / "configs" / "whole-layer.yaml"} <= set(OVERLAYS)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda path: path.stem)
 def test_overlays_validate_and_name_their_run(overlay):
     config = load_config(REPO / "config.yaml", overlay)
     assert config["run_name"] == overlay.stem
