@@ -7,7 +7,8 @@ decoder's. Above the diagonal quantization wins whatever the optimiser, below it
 Dashed edges: a pruning search hit its time limit (its certified bound is drawn). Marks: today's
 one-shot methods on the same chunk, at y = GPTQ and x = greedy OBS (what SparseGPT approximates),
 Wanda + refit or Wanda; a mark left of or below its box does worse than the paper's heuristic.
-The boxes and marks are computed by the stage (perlayer/chunk_boxes.csv).
+The boxes and marks are computed by the stage (perlayer/chunk_boxes.csv); the title states the
+chunks' size (`perlayer.chunk_features`), which sets how strong a bound the paper's chunking leaves.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ INPUTS = ("perlayer_boxes",)
 # One-shot pruning method -> its marker, each drawn at (its chunk SNR, GPTQ's chunk SNR).
 MARKERS = {"prune_obs_db": ("o", "OBS / SparseGPT"), "prune_wanda_refit_db": ("^", "Wanda + refit"),
            "prune_wanda_db": ("v", "Wanda")}
+
+
+def chunk_words(boxes) -> str:
+    """What one box is in this run: its sub-problem dimensions n and output channels."""
+    sizes = ", ".join(str(n) for n in sorted(boxes["n"].unique()))
+    low, high = boxes["channels"].min(), boxes["channels"].max()
+    channels = f"{low}" if low == high else f"{low}-{high}"
+    return f"each box: one chunk of n = {sizes} input features x {channels} output channels"
 
 
 def draw(perlayer_boxes):
@@ -77,4 +86,5 @@ def draw(perlayer_boxes):
                        "diagonal: above it quantization is better"]
     labels += [f"GPTQ vs {name}" for _, name in MARKERS.values()]
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=6)
+    fig.suptitle(chunk_words(boxes), fontsize=8)
     return fig
