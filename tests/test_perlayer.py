@@ -234,3 +234,19 @@ def test_smoke_run_certifies_every_pruning_optimum(smoke_run):
     assert len(gaps) == 3 * len(METHODS) and set(gaps["bits"]) == {2, 4, 8}
     assert (gaps["median_gap_db"].dropna() >= -1e-9).all() and (gaps["problems"] == 2).all()
     assert "GPTQ" in (smoke_run / "cards" / "perlayer.md").read_text()
+
+
+def test_a_long_chunk_reports_its_progress_every_tenth_of_its_channels(capsys):
+    """A whole layer's chunk (1152 channels) runs for many minutes; its job log must show it moving."""
+    from pvq.perlayer.solve import Limits, OneShot, solve_chunks
+
+    rng = np.random.default_rng(0)
+    R = np.linalg.qr(rng.standard_normal((12, 4)), mode="r")
+    chunk = {"chunk": 3, "R": R, "channels": np.arange(20), "w0": rng.standard_normal((20, 4)), "rows": 12}
+    limits = Limits(prune_exact=5, quant_exact=5, mip=5, mip_channels=0, mip_bits=(), heuristic_samples=4)
+    rows = solve_chunks("m", "conv", {"bits": np.array([4]), "delta": np.array([0.5])}, [chunk], limits, 8, 0,
+                        OneShot(damp=0.01, order="act"))
+    assert len(rows) == 20 and list(rows["out_channel"]) == list(range(20))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" (")[0] for line in lines] == [f"conv: chunk 3: {k}/20 channels" for k in range(2, 20, 2)] + \
+        ["conv: chunk 3 done"]

@@ -118,11 +118,16 @@ def solve_channel(R: np.ndarray, w0: np.ndarray, bits: int, delta: float, baseli
 
 def solve_chunks(model: str, layer: str, layer_arrays: dict, chunks: list[dict], limits: Limits,
                  baseline_bits: int, seed: int, oneshot: OneShot) -> pd.DataFrame:
-    """Rows for every chunk, selected output channel and bit width, with progress on stdout."""
+    """Rows for every chunk, selected output channel and bit width, with progress on stdout (each chunk,
+    and every tenth of its channels: a whole layer's chunk holds over a thousand)."""
     rows = []
     start = time.perf_counter()
     for count, chunk in enumerate(chunks, 1):
+        total = len(chunk["channels"])
         for position, (channel, w0) in enumerate(zip(chunk["channels"], chunk["w0"])):
+            if position and position % max(1, total // 10) == 0:
+                print(f"{layer}: chunk {chunk['chunk']}: {position}/{total} channels "
+                      f"({time.perf_counter() - start:.1f} s)", flush=True)
             for bits, delta in zip(layer_arrays["bits"], layer_arrays["delta"]):
                 row = solve_channel(chunk["R"], w0, int(bits), float(delta), baseline_bits, limits,
                                     seed=seed + int(channel), oneshot=oneshot,
