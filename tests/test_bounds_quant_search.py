@@ -22,7 +22,7 @@ from pvq.bounds.quant import _shift, dual_split
 from test_bounds import brute_quant, error, instance
 from test_bounds_singular import DEFECTS, defective, quant_tolerance
 
-ROUTES = [("plain",), ("dual",), ("joint",), ("lattice",), quant.DEFAULT_ROUTES, quant.ROUTES]
+ROUTES = [("plain",), ("dual",), ("combined",), ("lattice",), quant.DEFAULT_ROUTES, quant.ROUTES]
 
 
 def pixels(seed: int, n: int = 6, m: int = 40, spread: float = 0.03):
@@ -159,7 +159,7 @@ def test_lll_refuses_a_singular_basis():
     assert lll_reduce(R) is None
 
 
-@pytest.mark.parametrize("routes", [("dual",), ("joint",), ("lattice",), quant.DEFAULT_ROUTES, quant.ROUTES],
+@pytest.mark.parametrize("routes", [("dual",), ("combined",), ("lattice",), quant.DEFAULT_ROUTES, quant.ROUTES],
                          ids="+".join)
 @pytest.mark.parametrize("stop_after", [2, 4, 8, 16, 32])
 def test_stopped_decoders_keep_a_valid_bound(monkeypatch, routes, stop_after):
@@ -188,8 +188,8 @@ def test_unknown_route_is_refused():
 @pytest.mark.parametrize("kind", ["random", "pixels", "singular"])
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("bits", [2, 3])
-def test_joint_keeps_only_nodes_plain_keeps(kind, seed, bits):
-    """With the incumbent at the optimum (nothing can improve it), the joint decoder's tree is plain's
+def test_combined_keeps_only_nodes_plain_keeps(kind, seed, bits):
+    """With the incumbent at the optimum (nothing can improve it), the combined decoder's tree is plain's
     tree less the nodes the dual's partial sums prune: never more nodes than plain; and all return the brute-force optimum. Singular X: plain's flat levels
     enumerate the box while the dual's part (A positive definite) still bounds them."""
     n = 6
@@ -201,12 +201,12 @@ def test_joint_keeps_only_nodes_plain_keeps(kind, seed, bits):
     first = bounds.solve_quant_exact(X, w0, delta, bits, routes=("plain",), time_limit=600)
     runs = {route: bounds.solve_quant_exact(X, w0, delta, bits, routes=(route,), upper=first, relaxation=sdp,
                                             time_limit=600, batch=2)
-            for route in ("plain", "dual", "joint")}
+            for route in ("plain", "dual", "combined")}
     for result in runs.values():
         assert result.status == "optimal"
         assert abs(result.error - truth) <= quant_tolerance(X, w0, delta, bits, truth)
     nodes = {route: result.info["routes"][route] for route, result in runs.items()}
-    assert nodes["joint"] <= nodes["plain"]
+    assert nodes["combined"] <= nodes["plain"]
 
 
 def test_two_part_decoder_prunes_by_the_larger_partial_sum():

@@ -282,8 +282,8 @@ def _triangular_root(root: np.ndarray) -> np.ndarray:
 
 
 # The decoders of pvq.bounds.quant_search that solve_quant_exact can run side by side, and the default.
-ROUTES = ("plain", "dual", "joint", "lattice")
-DEFAULT_ROUTES = ("joint", "lattice")
+ROUTES = ("plain", "dual", "combined", "lattice")
+DEFAULT_ROUTES = ("combined", "lattice")
 # The lattice decoder needs a well-determined P: pivots (V-BLAST order) within this ratio of the largest
 # (the stem conv's raw pixels: 0.04); nearer-singular problems are left to the other decoders.
 LATTICE_MIN_PIVOT = 1e-6
@@ -297,9 +297,9 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
     Decoders take turns on the same problem and share the incumbent: 'plain' (P = R^T R, V-BLAST
     column order, Fincke-Pohst intervals clipped to the box), 'dual' (started at the SDP relaxation's
     certified bound: ``relaxation``, a :func:`quant_sdp_bound` result of the same problem, solved here
-    when missing), 'joint' (both bounds on one tree in plain's order, a node pruned by the larger) and
+    when missing), 'combined' (both bounds on one tree in plain's order, a node pruned by the larger) and
     'lattice' (LLL-reduced basis, where P is well determined). ``routes`` picks which run
-    (DEFAULT_ROUTES: 'joint', which prunes every node plain would, and 'lattice'; each alone is exact;
+    (DEFAULT_ROUTES: 'combined', which prunes every node plain would, and 'lattice'; each alone is exact;
     where none of them applies, 'plain' runs). The incumbent starts from ``upper`` (a feasible result,
     e.g. :func:`quant_heuristic`) or round-to-nearest. Status 'optimal' when one decoder's enumeration
     finishes (lower_bound = the optimum), else 'time_limit' with the largest of the decoders' bounds (the
@@ -330,9 +330,9 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
 
 def _decoder(route: str, s: _Shifted, batch: int, relaxation, X, w0):
     """The decoder of ``route`` on the shifted problem, or None where it does not apply (no
-    multipliers for 'dual' and 'joint', a numerically singular P for 'lattice')."""
+    multipliers for 'dual' and 'combined', a numerically singular P for 'lattice')."""
     n = s.r.size
-    if route in ("dual", "joint"):
+    if route in ("dual", "combined"):
         dual = _dual_part(s, relaxation, X, w0, None if route == "dual" else _vblast_order(s.P))
         if dual is None:
             return None

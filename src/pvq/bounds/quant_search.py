@@ -8,14 +8,14 @@ partial sum D that no completion of it can go below:
   D0 + (u - x)^T A (u - x) + sum_i t_i(u_i), A = P - diag(lam) + diag(mu), t_i(u) = lam_i u (u - 1) +
   mu_i (u - low_i)(high_i - u) >= 0 on the box's integers: the root starts at the SDP bound D0, not 0,
   which decides the 2- and 3-bit problems whose box binds;
-- joint: the plain and the dual partial sums on one tree (V-BLAST order of P), a node pruned when
+- combined: the plain and the dual partial sums on one tree (V-BLAST order of P), a node pruned when
   either reaches the incumbent, so it keeps only nodes that plain keeps too; each prunes nodes the
   other keeps (the dual's starts at the SDP bound, but its multipliers are the root's): on n = 64
   Lite0 chunks it visits 3-4x fewer nodes than plain alone at about twice the cost per node;
 - lattice: Z unimodular from LLL (pvq.bounds.lattice): ill-conditioned P (the stem conv's raw pixels)
   gets a flat diagonal; the box is then no per-level interval, so a node is also pruned by the cost of
   moving the free coordinates' continuous optimum back inside each violated face of the box.
-Neither joint nor lattice dominates (lattice decides the raw pixels), so the decoders take turns (the
+Neither combined nor lattice dominates (lattice decides the raw pixels), so the decoders take turns (the
 one with the least work so far, counted in candidate children times bounds evaluated: deterministic
 and close to CPU time) and share one incumbent; the first to finish certifies the optimum, so the
 search costs at most about as many times the best decoder's own time as there are decoders. A stopped
@@ -76,7 +76,7 @@ class Decoder:
     """Depth-first enumeration, in batches, of the integer v with D(v) < incumbent.best, u = Z v.
 
     ``parts``: the bounds (:class:`Part`) on one tree, all in the basis Z; a node's bound D is the
-    largest of them, so two parts prune every node either would ('joint': plain and dual). Z: v -> u
+    largest of them, so two parts prune every node either would ('combined': plain and dual). Z: v -> u
     (integer). ``clip``: (low, high) per level when Z is a permutation (the box is a per-level
     interval); ``box``: (low, high) in u, pruned through the free coordinates' continuous optimum
     (lattice decoder, one part). A batch entry at level k holds per node its partial sums D (one per
