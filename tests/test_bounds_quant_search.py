@@ -19,7 +19,7 @@ from pvq import bounds
 from pvq.bounds import quant, quant_search
 from pvq.bounds.lattice import LOVASZ_DELTA, lll_reduce
 from pvq.bounds.quant import _shift, dual_split
-from test_bounds import brute_quant, error, instance
+from test_bounds import LOADED, brute_quant, error, instance
 from test_bounds_singular import DEFECTS, defective, quant_tolerance
 
 ROUTES = [("plain",), ("dual",), ("combined",), ("lattice",), quant.DEFAULT_ROUTES, quant.ROUTES]
@@ -48,7 +48,7 @@ def test_every_decoder_alone_equals_brute_force_on_pixels(routes, seed, bits):
     assert np.linalg.cond(X) > 50  # the regime the lattice decoder is for
     truth = brute_quant(X, w0, delta, bits)
     for batch in (1, 4096):
-        exact = bounds.solve_quant_exact(X, w0, delta, bits, batch=batch, routes=routes)
+        exact = bounds.solve_quant_exact(X, w0, delta, bits, batch=batch, routes=routes, time_limit=LOADED)
         assert exact.status == "optimal"
         assert exact.error == pytest.approx(truth, rel=1e-9)
         assert exact.lower_bound == pytest.approx(exact.error, rel=1e-12)
@@ -68,7 +68,7 @@ def test_every_decoder_alone_equals_brute_force_on_singular_x(seed, wide, bits, 
     delta = step * np.max(np.abs(w0)) / (2 ** (bits - 1) - 0.5)
     truth = brute_quant(X, w0, delta, bits)
     tol = quant_tolerance(X, w0, delta, bits, truth)
-    exact = bounds.solve_quant_exact(X, w0, delta, bits, batch=3, routes=routes)
+    exact = bounds.solve_quant_exact(X, w0, delta, bits, batch=3, routes=routes, time_limit=LOADED)
     assert exact.status == "optimal" and abs(exact.error - truth) <= tol
     assert truth - tol <= exact.lower_bound <= truth + tol
 
@@ -81,12 +81,12 @@ def test_ties_every_decoder_returns_one_of_the_optima(routes):
     w0 = np.array([0.5, -0.5, 1.5, -1.5, 0.5])
     truth = brute_quant(X, w0, 1.0, 3)
     assert truth == pytest.approx(5 * 0.25)
-    exact = bounds.solve_quant_exact(X, w0, 1.0, 3, routes=routes)
+    exact = bounds.solve_quant_exact(X, w0, 1.0, 3, routes=routes, time_limit=LOADED)
     assert exact.status == "optimal" and exact.error == pytest.approx(truth, rel=1e-12)
     Xd = np.random.default_rng(0).standard_normal((20, 5))
     Xd[:, 4] = Xd[:, 3]
     truth = brute_quant(Xd, w0, 0.7, 2)
-    exact = bounds.solve_quant_exact(Xd, w0, 0.7, 2, routes=routes)
+    exact = bounds.solve_quant_exact(Xd, w0, 0.7, 2, routes=routes, time_limit=LOADED)
     assert exact.status == "optimal" and exact.error == pytest.approx(truth, rel=1e-9)
 
 
@@ -198,9 +198,9 @@ def test_combined_keeps_only_nodes_plain_keeps(kind, seed, bits):
     delta = np.max(np.abs(w0)) / (2 ** (bits - 1) - 0.5) * (0.6 if seed % 2 else 1.0)
     truth = brute_quant(X, w0, delta, bits)
     sdp = bounds.quant_sdp_bound(X, w0, delta, bits)
-    first = bounds.solve_quant_exact(X, w0, delta, bits, routes=("plain",), time_limit=600)
+    first = bounds.solve_quant_exact(X, w0, delta, bits, routes=("plain",), time_limit=LOADED)
     runs = {route: bounds.solve_quant_exact(X, w0, delta, bits, routes=(route,), upper=first, relaxation=sdp,
-                                            time_limit=600, batch=2)
+                                            time_limit=LOADED, batch=2)
             for route in ("plain", "dual", "combined")}
     for result in runs.values():
         assert result.status == "optimal"
