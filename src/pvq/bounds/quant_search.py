@@ -11,7 +11,7 @@ partial sum D that no completion of it can go below:
 - combined: the plain and the dual partial sums on one tree (V-BLAST order of P), a node pruned when
   either reaches the incumbent, so it keeps only nodes that plain keeps too; each prunes nodes the
   other keeps (the dual's starts at the SDP bound, but its multipliers are the root's): on n = 64
-  Lite0 chunks it visits 3-4x fewer nodes than plain alone at about twice the cost per node;
+  Lite0 chunks it visited 2-4x fewer nodes than plain alone at about twice the cost per node;
 - lattice: Z unimodular from LLL (pvq.bounds.lattice): ill-conditioned P (the stem conv's raw pixels)
   gets a flat diagonal; the box is then no per-level interval, so a node is also pruned by the cost of
   moving the free coordinates' continuous optimum back inside each violated face of the box.
