@@ -15,6 +15,11 @@ from pvq.bounds.prune import big_m
 from pvq.bounds.quant import _shift, certify_dual
 
 
+# Wall-clock limit of the exact solves that must finish (their answers are what is tested): the SDP
+# solve inside counts against it, and a busy 2-core machine stretches 0.6 CPU-s to 10 s of wall time.
+LOADED = 600.0
+
+
 def instance(seed: int, n: int = 6, m: int = 30, correlated: float = 0.6):
     """Correlated inputs like real activations (mixing matrix), weights of mixed magnitude."""
     rng = np.random.default_rng(seed)
@@ -99,7 +104,7 @@ def test_quantization_bracket_holds_and_exact_equals_brute_force(seed, bits):
     truth = brute_quant(X, w0, delta, bits)
     sdp = bounds.quant_sdp_bound(X, w0, delta, bits)
     heuristic = bounds.quant_heuristic(X, w0, delta, bits, relaxation=sdp)
-    exact = bounds.solve_quant_exact(X, w0, delta, bits, upper=heuristic)
+    exact = bounds.solve_quant_exact(X, w0, delta, bits, upper=heuristic, time_limit=LOADED)
     rtn = bounds.quant_rtn(X, w0, delta, bits)
     assert exact.status == "optimal" and exact.error == pytest.approx(truth, rel=1e-9)
     assert sdp.lower_bound <= truth * (1 + 1e-12)
@@ -118,7 +123,7 @@ def test_sphere_decoder_equals_brute_force_whatever_the_batch(seed, batch):
     """Batch 1 is a plain depth-first search; larger batches expand many nodes per numpy step."""
     X, w0 = instance(10 + seed, n=6, correlated=1.5)
     delta = np.max(np.abs(w0)) / 3.5
-    exact = bounds.solve_quant_exact(X, w0, delta, 3, batch=batch)
+    exact = bounds.solve_quant_exact(X, w0, delta, 3, batch=batch, time_limit=LOADED)
     assert exact.status == "optimal"
     assert exact.error == pytest.approx(brute_quant(X, w0, delta, 3), rel=1e-9)
     assert exact.lower_bound == pytest.approx(exact.error, rel=1e-12)

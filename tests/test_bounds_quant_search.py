@@ -16,13 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pvq import bounds
-from pvq.bounds import quant
+from pvq.bounds import quant, quant_search
 from pvq.bounds.lattice import LOVASZ_DELTA, lll_reduce
 from pvq.bounds.quant import _shift, dual_split
-from test_bounds import brute_quant, error, instance
+from test_bounds import LOADED, brute_quant, error, instance
 from test_bounds_singular import DEFECTS, defective, quant_tolerance
 
-ROUTES = [("plain",), ("dual",), ("lattice",), quant.ROUTES]
+ROUTES = [("plain",), ("dual",), ("combined",), ("lattice",), quant.DEFAULT_ROUTES, quant.ROUTES]
 
 
 def pixels(seed: int, n: int = 6, m: int = 40, spread: float = 0.03):
@@ -48,7 +48,7 @@ def test_every_decoder_alone_equals_brute_force_on_pixels(routes, seed, bits):
     assert np.linalg.cond(X) > 50  # the regime the lattice decoder is for
     truth = brute_quant(X, w0, delta, bits)
     for batch in (1, 4096):
-        exact = bounds.solve_quant_exact(X, w0, delta, bits, batch=batch, routes=routes)
+        exact = bounds.solve_quant_exact(X, w0, delta, bits, batch=batch, routes=routes, time_limit=LOADED)
         assert exact.status == "optimal"
         assert exact.error == pytest.approx(truth, rel=1e-9)
         assert exact.lower_bound == pytest.approx(exact.error, rel=1e-12)
@@ -68,7 +68,7 @@ def test_every_decoder_alone_equals_brute_force_on_singular_x(seed, wide, bits, 
     delta = step * np.max(np.abs(w0)) / (2 ** (bits - 1) - 0.5)
     truth = brute_quant(X, w0, delta, bits)
     tol = quant_tolerance(X, w0, delta, bits, truth)
-    exact = bounds.solve_quant_exact(X, w0, delta, bits, batch=3, routes=routes)
+    exact = bounds.solve_quant_exact(X, w0, delta, bits, batch=3, routes=routes, time_limit=LOADED)
     assert exact.status == "optimal" and abs(exact.error - truth) <= tol
     assert truth - tol <= exact.lower_bound <= truth + tol
 
@@ -81,12 +81,12 @@ def test_ties_every_decoder_returns_one_of_the_optima(routes):
     w0 = np.array([0.5, -0.5, 1.5, -1.5, 0.5])
     truth = brute_quant(X, w0, 1.0, 3)
     assert truth == pytest.approx(5 * 0.25)
-    exact = bounds.solve_quant_exact(X, w0, 1.0, 3, routes=routes)
+    exact = bounds.solve_quant_exact(X, w0, 1.0, 3, routes=routes, time_limit=LOADED)
     assert exact.status == "optimal" and exact.error == pytest.approx(truth, rel=1e-12)
     Xd = np.random.default_rng(0).standard_normal((20, 5))
     Xd[:, 4] = Xd[:, 3]
     truth = brute_quant(Xd, w0, 0.7, 2)
-    exact = bounds.solve_quant_exact(Xd, w0, 0.7, 2, routes=routes)
+    exact = bounds.solve_quant_exact(Xd, w0, 0.7, 2, routes=routes, time_limit=LOADED)
     assert exact.status == "optimal" and exact.error == pytest.approx(truth, rel=1e-9)
 
 
@@ -159,7 +159,8 @@ def test_lll_refuses_a_singular_basis():
     assert lll_reduce(R) is None
 
 
-@pytest.mark.parametrize("routes", [("dual",), ("lattice",), quant.ROUTES], ids="+".join)
+@pytest.mark.parametrize("routes", [("dual",), ("combined",), ("lattice",), quant.DEFAULT_ROUTES, quant.ROUTES],
+                         ids="+".join)
 @pytest.mark.parametrize("stop_after", [2, 4, 8, 16, 32])
 def test_stopped_decoders_keep_a_valid_bound(monkeypatch, routes, stop_after):
     """Stopped part way (a clock that ticks once per look) on pixel inputs, the reported bound (the
@@ -182,3 +183,54 @@ def test_unknown_route_is_refused():
     X, w0 = instance(0)
     with pytest.raises(ValueError, match="routes must be"):
         bounds.solve_quant_exact(X, w0, 0.3, 2, routes=("lll",))
+
+
+@pytest.mark.parametrize("kind", ["random", "pixels", "singular"])
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("bits", [2, 3])
+def test_combined_keeps_only_nodes_plain_keeps(kind, seed, bits):
+    """With the incumbent at the optimum (nothing can improve it), the combined decoder's tree is plain's
+    tree less the nodes the dual's partial sums prune: never more nodes than plain; and all return the brute-force optimum. Singular X: plain's flat levels
+    enumerate the box while the dual's part (A positive definite) still bounds them."""
+    n = 6
+    X, w0 = {"random": lambda: instance(seed, n=n), "pixels": lambda: pixels(seed, n=n),
+             "singular": lambda: defective(seed, 4, n, ("duplicate", "zero"))}[kind]()
+    delta = np.max(np.abs(w0)) / (2 ** (bits - 1) - 0.5) * (0.6 if seed % 2 else 1.0)
+    truth = brute_quant(X, w0, delta, bits)
+    sdp = bounds.quant_sdp_bound(X, w0, delta, bits)
+    first = bounds.solve_quant_exact(X, w0, delta, bits, routes=("plain",), time_limit=LOADED)
+    runs = {route: bounds.solve_quant_exact(X, w0, delta, bits, routes=(route,), upper=first, relaxation=sdp,
+                                            time_limit=LOADED, batch=2)
+            for route in ("plain", "dual", "combined")}
+    for result in runs.values():
+        assert result.status == "optimal"
+        assert abs(result.error - truth) <= quant_tolerance(X, w0, delta, bits, truth)
+    nodes = {route: result.info["routes"][route] for route, result in runs.items()}
+    assert nodes["combined"] <= nodes["plain"]
+
+
+def test_two_part_decoder_prunes_by_the_larger_partial_sum():
+    """A decoder with two parts whose bounds are the same error (one of them shifted by a constant
+    below it) visits exactly the nodes of the tighter part alone, and a part that starts at or above
+    the incumbent prunes everything (a decoder's bound is the largest of its parts')."""
+    X, w0 = instance(4, n=5)
+    s = _shift(X, w0, 0.4, 3)
+    order = quant._vblast_order(s.P)
+    tight = quant._plain_part(s, order)
+    loose = quant_search.Part(tight.R, tight.centre, -1.0)
+    box = (s.low[order], s.high[order])
+    perm = np.eye(5)[:, order]
+
+    def nodes(parts, start):
+        incumbent = quant_search.Incumbent(s.P, s.r, start)
+        decoder = quant_search.Decoder("test", parts, perm, 2, clip=box)
+        while decoder.step(incumbent):
+            pass
+        return decoder.nodes, incumbent.value
+
+    rtn = np.clip(np.round(s.r), s.low, s.high)
+    alone, best = nodes([tight], rtn)
+    assert best == pytest.approx(brute_quant(X, w0, 0.4, 3), rel=1e-9)  # s.value is the error
+    assert nodes([loose, tight], rtn) == (alone, best) and nodes([tight, loose], rtn) == (alone, best)
+    above = quant_search.Part(tight.R, tight.centre, 2 * s.value(rtn) + 1.0)
+    assert nodes([tight, above], rtn)[0] == 0

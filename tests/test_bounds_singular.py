@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from pvq import bounds
 from pvq.bounds import prune, quant
 from pvq.bounds.prune import BIG_M_MAX_COND, big_m
-from test_bounds import brute_quant, error, instance
+from test_bounds import LOADED, brute_quant, error, instance
 
 EPS = np.finfo(float).eps
 DEFECTS = ("zero", "duplicate", "scaled", "combination", "collinear", "tiny")
@@ -219,8 +219,8 @@ def test_quantization_solvers_bracket_brute_force(problem, bits, step):
     rtn = bounds.quant_rtn(X, w0, delta, bits)
     sdp = bounds.quant_sdp_bound(X, w0, delta, bits)
     heuristic = bounds.quant_heuristic(X, w0, delta, bits, relaxation=sdp)
-    exact = bounds.solve_quant_exact(X, w0, delta, bits, upper=heuristic)
-    cold = bounds.solve_quant_exact(X, w0, delta, bits, batch=3)  # from round-to-nearest, small batches
+    exact = bounds.solve_quant_exact(X, w0, delta, bits, upper=heuristic, time_limit=LOADED)
+    cold = bounds.solve_quant_exact(X, w0, delta, bits, batch=3, time_limit=LOADED)  # from round-to-nearest, small batches
     for result in (exact, cold):
         assert result.status == "optimal" and abs(result.error - truth) <= tol
         assert truth - tol <= result.lower_bound <= truth + tol

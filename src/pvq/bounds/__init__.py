@@ -12,8 +12,9 @@ the original weights, error(w) = ||X (w - w0)||^2.
 - quantization, w = delta * z with z integer in [-2^(b-1), 2^(b-1) - 1]: :func:`quant_rtn`
   (round to nearest), :func:`quant_heuristic` (Park & Boyd randomised rounding + greedy 1-opt),
   :func:`quant_sdp_bound` (SDP relaxation with the box, lower bound recomputed from its dual
-  multipliers), :func:`solve_quant_exact` (box-constrained sphere decoders in numpy: plain, started
-  at the SDP bound, and on an LLL-reduced basis, side by side; :mod:`pvq.bounds.quant_search`);
+  multipliers), :func:`solve_quant_exact` (box-constrained sphere decoders in numpy: one pruning by both the
+  error's and the SDP dual's partial sums, and one on an LLL-reduced basis, side by side;
+  :mod:`pvq.bounds.quant_search`);
 - today's one-shot methods, to measure against the certified optimum: :func:`gptq_quant` (GPTQ:
   rounding with error feedback through the inverse Hessian), :func:`obs_prune` (greedy Optimal Brain
   Surgeon, what SparseGPT approximates), :func:`wanda_prune` (|w| times the input norm, with or

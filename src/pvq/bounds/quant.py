@@ -281,8 +281,9 @@ def _triangular_root(root: np.ndarray) -> np.ndarray:
     return R
 
 
-# The decoders of pvq.bounds.quant_search that solve_quant_exact runs side by side.
-ROUTES = ("plain", "dual", "lattice")
+# The decoders of pvq.bounds.quant_search that solve_quant_exact can run side by side, and the default.
+ROUTES = ("plain", "dual", "combined", "lattice")
+DEFAULT_ROUTES = ("combined", "lattice")
 # The lattice decoder needs a well-determined P: pivots (V-BLAST order) within this ratio of the largest
 # (the stem conv's raw pixels: 0.04); nearer-singular problems are left to the other decoders.
 LATTICE_MIN_PIVOT = 1e-6
@@ -290,17 +291,19 @@ LATTICE_MIN_PIVOT = 1e-6
 
 def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
                       upper: BoundResult | None = None, batch: int = 4096,
-                      relaxation: BoundResult | None = None, routes: tuple = ROUTES) -> BoundResult:
+                      relaxation: BoundResult | None = None, routes: tuple = DEFAULT_ROUTES) -> BoundResult:
     """Exact optimum by box-constrained sphere decoders (pvq.bounds.quant_search), batched in numpy.
 
-    Up to three decoders take turns on the same problem and share the incumbent: 'plain' (P = R^T R,
-    V-BLAST column order, Fincke-Pohst intervals clipped to the box), 'dual' (started at the SDP
-    relaxation's certified bound: ``relaxation``, a :func:`quant_sdp_bound` result of the same problem,
-    solved here when missing) and 'lattice' (LLL-reduced basis, where P is well determined). ``routes``
-    picks which run (all by default; each alone is exact; where none of them applies, 'plain' runs). The incumbent starts from ``upper`` (a
-    feasible result, e.g. :func:`quant_heuristic`) or round-to-nearest. Status 'optimal' when one
-    decoder's enumeration finishes (lower_bound = the optimum), else 'time_limit' with the largest of
-    the decoders' bounds (the smallest partial sum among each one's open nodes).
+    Decoders take turns on the same problem and share the incumbent: 'plain' (P = R^T R, V-BLAST
+    column order, Fincke-Pohst intervals clipped to the box), 'dual' (started at the SDP relaxation's
+    certified bound: ``relaxation``, a :func:`quant_sdp_bound` result of the same problem, solved here
+    when missing), 'combined' (both bounds on one tree in plain's order, a node pruned by the larger) and
+    'lattice' (LLL-reduced basis, where P is well determined). ``routes`` picks which run
+    (DEFAULT_ROUTES: 'combined', which prunes every node plain would, and 'lattice'; each alone is exact;
+    where none of them applies, 'plain' runs). The incumbent starts from ``upper`` (a feasible result,
+    e.g. :func:`quant_heuristic`) or round-to-nearest. Status 'optimal' when one decoder's enumeration
+    finishes (lower_bound = the optimum), else 'time_limit' with the largest of the decoders' bounds (the
+    smallest, over each one's open nodes, of a node's largest partial sum).
     """
     unknown = set(routes) - set(ROUTES)
     if unknown or not routes:
@@ -327,31 +330,21 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
 
 def _decoder(route: str, s: _Shifted, batch: int, relaxation, X, w0):
     """The decoder of ``route`` on the shifted problem, or None where it does not apply (no
-    multipliers for 'dual', a numerically singular P for 'lattice')."""
+    multipliers for 'dual' and 'combined', a numerically singular P for 'lattice')."""
     n = s.r.size
-    if route == "dual":
-        if relaxation is None:
-            relaxation = quant_sdp_bound(X, w0, s.delta, s.bits)
-        lam, mu = relaxation.info.get("lam"), relaxation.info.get("mu")
-        if lam is None or mu is None:
+    if route in ("dual", "combined"):
+        dual = _dual_part(s, relaxation, X, w0, None if route == "dual" else _vblast_order(s.P))
+        if dual is None:
             return None
-        if np.shape(lam) != (n,) or np.shape(mu) != (n,):
-            raise ValueError(f"relaxation has multipliers for {np.size(lam)} columns, the problem has {n} "
-                             "live columns: pass quant_sdp_bound of the same problem")
-        A, x, lam, mu, D0 = dual_split(s.P, s.r, s.low, s.high, lam, mu)
-        order = _vblast_order(A)
-        try:
-            R = np.linalg.cholesky(A[np.ix_(order, order)]).T
-        except np.linalg.LinAlgError:
-            return None
+        part, order = dual
         box = (s.low[order], s.high[order])
-        return quant_search.Decoder("dual", R, x[order], D0, np.eye(n)[:, order], batch, clip=box,
-                                    terms=(lam[order], mu[order], *box))
+        parts = [part] if route == "dual" else [_plain_part(s, order), part]
+        return quant_search.Decoder(route, parts, np.eye(n)[:, order], batch, clip=box)
     order = _vblast_order(s.P)
-    R = _triangular_root(s.root[:, order])
     perm = np.eye(n)[:, order]
     if route == "plain":
-        return quant_search.Decoder("plain", R, s.r[order], 0.0, perm, batch, clip=(s.low[order], s.high[order]))
+        return quant_search.Decoder("plain", [_plain_part(s, order)], perm, batch, clip=(s.low[order], s.high[order]))
+    R = _triangular_root(s.root[:, order])
     pivots = np.diag(R)
     if n < 2 or pivots.min() <= LATTICE_MIN_PIVOT * pivots.max():
         return None
@@ -360,4 +353,31 @@ def _decoder(route: str, s: _Shifted, batch: int, relaxation, X, w0):
         return None
     Z, Z_inv = perm @ reduced[0], reduced[1] @ perm.T
     R = _triangular_root(s.root @ Z)  # fresh factor of the reduced basis (exact Z, no drift)
-    return quant_search.Decoder("lattice", R, Z_inv @ s.r, 0.0, Z, batch, box=(s.low, s.high))
+    return quant_search.Decoder("lattice", [quant_search.Part(R, Z_inv @ s.r, 0.0)], Z, batch, box=(s.low, s.high))
+
+
+def _plain_part(s: _Shifted, order: np.ndarray) -> quant_search.Part:
+    """error(u) itself as partial sums: P = R^T R in ``order``, centre r, from 0."""
+    return quant_search.Part(_triangular_root(s.root[:, order]), s.r[order], 0.0)
+
+
+def _dual_part(s: _Shifted, relaxation, X, w0, order):
+    """(the dual split of :func:`dual_split` as partial sums in ``order``, the order), with the
+    relaxation's multipliers; ``order`` None: the V-BLAST order of its A. None without multipliers."""
+    n = s.r.size
+    if relaxation is None:
+        relaxation = quant_sdp_bound(X, w0, s.delta, s.bits)
+    lam, mu = relaxation.info.get("lam"), relaxation.info.get("mu")
+    if lam is None or mu is None:
+        return None
+    if np.shape(lam) != (n,) or np.shape(mu) != (n,):
+        raise ValueError(f"relaxation has multipliers for {np.size(lam)} columns, the problem has {n} "
+                         "live columns: pass quant_sdp_bound of the same problem")
+    A, x, lam, mu, D0 = dual_split(s.P, s.r, s.low, s.high, lam, mu)
+    order = _vblast_order(A) if order is None else order
+    try:
+        R = np.linalg.cholesky(A[np.ix_(order, order)]).T
+    except np.linalg.LinAlgError:
+        return None
+    terms = (lam[order], mu[order], s.low[order], s.high[order])
+    return quant_search.Part(R, x[order], D0, terms), order
