@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -10,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pvq import bounds
-from pvq.bounds import quant
-from pvq.bounds.prune import big_m
+from pvq.bounds import clock
+from pvq.bounds.prune import _miqp, big_m
 from pvq.bounds.quant import _shift, certify_dual
 
 
-# Wall-clock limit of the exact solves that must finish (their answers are what is tested): the SDP
-# solve inside counts against it, and a busy 2-core machine stretches 0.6 CPU-s to 10 s of wall time.
+# Limit (CPU seconds) of the exact solves that must finish (their answers are what is tested): far
+# above what any of them needs, the SDP solve inside included, even with multi-threaded BLAS.
 LOADED = 600.0
 
 
@@ -137,7 +138,7 @@ def test_sphere_decoder_time_limit_keeps_a_valid_bound(monkeypatch, stop_after):
     delta = np.max(np.abs(w0)) / 3.5
     truth = brute_quant(X, w0, delta, 3)
     ticks = itertools.count()
-    monkeypatch.setattr(quant.time, "perf_counter", lambda: float(next(ticks)))
+    monkeypatch.setattr(clock, "now", lambda: float(next(ticks)))
     result = bounds.solve_quant_exact(X, w0, delta, 3, time_limit=stop_after, batch=1)
     assert result.status == "time_limit"
     assert 0 <= result.lower_bound <= truth * (1 + 1e-12) and truth <= result.error * (1 + 1e-12)
@@ -197,6 +198,37 @@ def test_time_limit_is_reported_with_a_valid_bound():
     assert result.status == "time_limit"
     assert 0 <= result.lower_bound <= result.error
     assert np.count_nonzero(result.weights) <= 12
+
+
+def test_a_busy_wall_clock_does_not_stop_the_exact_searches(monkeypatch):
+    """The limits count this process's CPU time: with the wall clock racing (another process holding the
+    cores), every exact search still certifies its optimum within a 30 s limit."""
+    X, w0 = instance(6, n=10, correlated=1.5)
+    delta = np.max(np.abs(w0)) / 3.5
+    wall = itertools.count(step=1000.0)
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(wall)))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(wall)))
+    assert bounds.solve_prune_exact(X, w0, 4, time_limit=30).status == "optimal"
+    assert bounds.solve_prune_nm_exact(X, w0, 2, 4, time_limit=30).status == "optimal"
+    assert bounds.solve_quant_exact(X, w0, delta, 3, time_limit=30).status == "optimal"
+
+
+def test_a_deadline_passes_on_cpu_seconds_only():
+    """Sleeping (waiting for a core) spends no budget; computing spends it."""
+    deadline = clock.Deadline.after(0.2)
+    time.sleep(0.4)
+    assert not deadline.passed()
+    start = time.thread_time()
+    while not deadline.passed():
+        sum(range(1000))
+    assert time.thread_time() - start >= 0.15
+
+
+def test_scip_counts_cpu_seconds_too():
+    """SCIP's limit is in the same CPU seconds as pvq's own searches (its default is wall time)."""
+    X, w0 = instance(0)
+    model, _ = _miqp(X, w0, 3, np.full(6, 10.0), np.zeros(6), np.zeros(6, bool), 5.0)
+    assert model.getParam("timing/clocktype") == 1 and model.getParam("limits/time") == 5.0
 
 
 def test_bad_input_is_a_clear_error():

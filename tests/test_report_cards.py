@@ -102,7 +102,7 @@ def test_perlayer_card_follows_settings_and_artifacts(tmp_path):
                               config(perlayer={"calibration_images": 3, "time_limits": {"prune_exact": 7},
                                                "oneshot": {"damp": 0.1, "order": "natural"}}),
                               perlayer_artifacts(tmp_path, status="time_limit", chunks=1))
-    assert "3 seeded random crops" in other and "pruning B&B 7 s" in other
+    assert "3 seeded random crops" in other and "pruning B&B 7 CPU-s" in other
     assert "1 chunk of 32" in other and "pruning: 3 time_limit" in other
     assert "GPTQ, natural order, dampening 0.1 x" in other and "act-order" not in other
 

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
+from pvq.bounds.clock import Deadline
 from pvq.bounds.problem import RANK_RTOL, BoundResult, check_inputs, compress_rows, error_of, live_columns
 from pvq.bounds.prune_search import sdp_search, single_column_search
 
@@ -216,12 +217,13 @@ def solve_prune_exact(X, w0, keep: int, time_limit: float = 60.0) -> BoundResult
     SINGLE_COLUMN_NODES nodes, which is enough for most problems up to n = 32; what it leaves
     unfinished goes to a best-first search on SDP bounds (:func:`pvq.bounds.prune_search.sdp_search`)
     when X has full column rank on its live columns (the SDP bound needs X^T X positive definite),
-    else the single-column search runs on to the time limit. Status 'optimal' when a search
+    else the single-column search runs on to the time limit (``time_limit`` CPU seconds of this process,
+    :mod:`pvq.bounds.clock`, counted from the call). Status 'optimal' when a search
     exhausts its tree (up to prune_search.PRUNE_RTOL and the rank tolerance RANK_RTOL), else
     'time_limit' with the smallest bound of the open nodes as lower_bound. info: nodes of each
     search, which finished.
     """
-    start = time.perf_counter()
+    start, deadline = time.perf_counter(), Deadline.after(time_limit)
     A, w0 = check_inputs(X, w0)
     keep = _check_keep(keep, w0.size)
     live = np.flatnonzero(live_columns(A))
@@ -234,7 +236,6 @@ def solve_prune_exact(X, w0, keep: int, time_limit: float = 60.0) -> BoundResult
     greedy = sub.backward_greedy(np.arange(n), keep_live)
     candidates = [start_cols, greedy] if start_cols.size == keep_live else [greedy]
     best_cols = sub.swap_search(min(candidates, key=sub.error))
-    deadline = start + time_limit
 
     sdp = 0 < keep_live < n and _positive_definite(sub.A)
     search = single_column_search(sub, keep_live, best_cols, deadline, SINGLE_COLUMN_NODES if sdp else None)
@@ -367,6 +368,7 @@ def _miqp(R: np.ndarray, w0: np.ndarray, keep: int, bounds: np.ndarray, start_w:
     n = w0.size
     model = Model("prune_miqp")
     model.hideOutput()
+    model.setParam("timing/clocktype", 1)  # CPU seconds, as pvq's own searches count (pvq.bounds.clock)
     model.setParam("limits/time", float(time_limit))
     model.setParam("randomization/randomseedshift", 0)
     w = [model.addVar(lb=-b, ub=b, name=f"w{i}") for i, b in enumerate(bounds)]

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
+from pvq.bounds.clock import Deadline
 from pvq.bounds.obs import greedy_obs
 from pvq.bounds.problem import RANK_RTOL, BoundResult, check_inputs, error_of, live_columns
 from pvq.bounds.prune import _Subsets
@@ -195,9 +196,10 @@ def solve_prune_nm_exact(X, w0, n: int, m: int, groups=None, time_limit: float =
     tries the completion that takes every group's cheapest drop. The incumbent starts from N:M
     magnitude + refit. Zero columns are kept only to fill a group's count (they never change the
     error). Status 'optimal' when the tree is exhausted (up to PRUNE_RTOL and RANK_RTOL), else
-    'time_limit' with the smallest open bound as lower_bound.
+    'time_limit' (after ``time_limit`` CPU seconds, :mod:`pvq.bounds.clock`) with the smallest open
+    bound as lower_bound.
     """
-    start = time.perf_counter()
+    start, deadline = time.perf_counter(), Deadline.after(time_limit)
     A, w0 = check_inputs(X, w0)
     n, m = _check_pattern(n, m)
     labels = _labels(groups, w0.size, m)
@@ -217,7 +219,7 @@ def solve_prune_nm_exact(X, w0, n: int, m: int, groups=None, time_limit: float =
     stack = [(np.zeros(live.size, bool), root_free, -np.inf)]  # (excluded, free groups, parent bound)
     nodes, pruned_bound, status = 0, np.inf, "optimal"
     while stack:
-        if time.perf_counter() - start > time_limit:
+        if deadline.passed():
             status = "time_limit"
             break
         excluded, free, parent = stack.pop()

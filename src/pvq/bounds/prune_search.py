@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from pvq.bounds.clock import Deadline
 from pvq.bounds.subset_sdp import NodeBound, NodeState, certify
 
 # Nodes whose bound is within this relative distance of the incumbent are not explored: the
@@ -52,11 +52,11 @@ class SearchResult:
     nodes: int
 
 
-def sdp_search(sub, keep: int, support: np.ndarray, error: float, deadline: float,
+def sdp_search(sub, keep: int, support: np.ndarray, error: float, deadline: Deadline,
                rtol: float = PRUNE_RTOL) -> SearchResult:
     """Certified best subset of size ``keep`` of ``sub`` (a :class:`pvq.bounds.prune._Subsets` whose
     factor A has full column rank) from the incumbent ``support`` with ``error``, until
-    ``deadline`` (perf_counter seconds). Nodes whose bound is within ``rtol`` (relative) or
+    ``deadline``. Nodes whose bound is within ``rtol`` (relative) or
     ``sub.atol`` of the incumbent are not explored."""
     n = sub.A.shape[1]
     bounds = NodeBound(sub.A, sub.y)
@@ -80,7 +80,7 @@ def sdp_search(sub, keep: int, support: np.ndarray, error: float, deadline: floa
             best, best_cols = value, np.sort(cols)
 
     while heap:
-        if time.perf_counter() > deadline:
+        if deadline.passed():
             status = "time_limit"
             break
         node = heapq.heappop(heap)
@@ -150,7 +150,7 @@ def _branch(result, F) -> int:
     return int(np.argmax(np.where(z < 1 - 1e-6, z, -1.0)))
 
 
-def single_column_search(sub, keep: int, best_cols: np.ndarray, deadline: float, max_nodes: int | None,
+def single_column_search(sub, keep: int, best_cols: np.ndarray, deadline: Deadline, max_nodes: int | None,
                          forced: np.ndarray | None = None, excluded: np.ndarray | None = None) -> SearchResult:
     """Depth-first branch and bound on a cheap bound, from the incumbent ``best_cols``.
 
@@ -172,7 +172,7 @@ def single_column_search(sub, keep: int, best_cols: np.ndarray, deadline: float,
     stack = [(*start, -np.inf, None)]  # (forced, excluded, parent bound, parent's fit if same columns)
     status = "optimal"
     while stack:
-        if time.perf_counter() > deadline:
+        if deadline.passed():
             status = "time_limit"
             break
         if max_nodes is not None and nodes >= max_nodes:

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.linalg
 
 from pvq.bounds import quant_search
+from pvq.bounds.clock import Deadline
 from pvq.bounds.lattice import lll_reduce
 from pvq.bounds.problem import BoundResult, check_inputs, compress_rows, error_of, live_columns
 from pvq.bounds.quant_sdp import solve_dual
@@ -302,13 +303,14 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
     (DEFAULT_ROUTES: 'combined', which prunes every node plain would, and 'lattice'; each alone is exact;
     where none of them applies, 'plain' runs). The incumbent starts from ``upper`` (a feasible result,
     e.g. :func:`quant_heuristic`) or round-to-nearest. Status 'optimal' when one decoder's enumeration
-    finishes (lower_bound = the optimum), else 'time_limit' with the largest of the decoders' bounds (the
-    smallest, over each one's open nodes, of a node's largest partial sum).
+    finishes (lower_bound = the optimum), else 'time_limit' after ``time_limit`` CPU seconds of this
+    process (:mod:`pvq.bounds.clock`) with the largest of the decoders' bounds (the smallest, over each
+    one's open nodes, of a node's largest partial sum).
     """
     unknown = set(routes) - set(ROUTES)
     if unknown or not routes:
         raise ValueError(f"routes must be a non-empty subset of {ROUTES}, got {routes}")
-    start = time.perf_counter()
+    start, deadline = time.perf_counter(), Deadline.after(time_limit)
     s = _shift(X, w0, delta, bits)
     n = s.r.size
     if upper is not None and upper.codes is not None:
@@ -321,7 +323,7 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
     decoders = [decoder for route in routes
                 if (decoder := _decoder(route, s, batch, relaxation, X, w0)) is not None]
     decoders = decoders or [_decoder("plain", s, batch, relaxation, X, w0)]  # the one that always applies
-    lower, status = quant_search.run(decoders, incumbent, start + time_limit)
+    lower, status = quant_search.run(decoders, incumbent, deadline)
     if status == "optimal":
         lower = s.value(incumbent.u)
     return s.result(incumbent.u, lower, status, start, nodes=sum(d.nodes for d in decoders),

@@ -24,11 +24,10 @@ search reports the largest of their bounds.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.linalg
 
+from pvq.bounds.clock import Deadline
 from pvq.bounds.problem import RANK_RTOL
 
 # Relative widening of intervals and of the box against floating-point rounding.
@@ -209,12 +208,12 @@ def _box_geometry(R: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return shift, reach
 
 
-def run(decoders: list[Decoder], incumbent: Incumbent, deadline: float) -> tuple[float, str]:
+def run(decoders: list[Decoder], incumbent: Incumbent, deadline: Deadline) -> tuple[float, str]:
     """One batch at a time of the decoder with the least work, until one completes ('optimal') or the
-    clock passes ``deadline`` ('time_limit'); returns (lower bound, status). The incumbent holds the
+    CPU clock passes ``deadline`` ('time_limit'); returns (lower bound, status). The incumbent holds the
     best point."""
     while True:
-        if time.perf_counter() > deadline:
+        if deadline.passed():
             return max(d.lower(incumbent) for d in decoders), "time_limit"
         decoder = min(decoders, key=lambda d: d.work)
         decoder.work += 1

@@ -32,10 +32,10 @@ def add_arguments(parser) -> None:
     solve.add_argument("--parts", type=int, required=True, help="parts the layer's chunks are split into (round-robin)")
     solve.add_argument("--baseline-bits", type=int, required=True, help="bits of an uncompressed weight (16: FP16)")
     solve.add_argument("--prune-time-limit", type=float, required=True,
-                       help="seconds per problem for the pruning branch and bound")
+                       help="CPU seconds per problem for the pruning branch and bound")
     solve.add_argument("--quant-time-limit", type=float, required=True,
-                       help="seconds per problem for the quantization sphere decoder")
-    solve.add_argument("--mip-time-limit", type=float, required=True, help="seconds per problem for SCIP")
+                       help="CPU seconds per problem for the quantization sphere decoder")
+    solve.add_argument("--mip-time-limit", type=float, required=True, help="CPU seconds per problem for SCIP")
     solve.add_argument("--mip-channels", type=int, required=True,
                        help="output channels per chunk whose pruning optimum SCIP also solves")
     solve.add_argument("--mip-bits", type=int, nargs="*", required=True,
@@ -59,9 +59,9 @@ def add_arguments(parser) -> None:
     formats.add_argument("--channel-bits", type=int, nargs="*", required=True,
                          help="bit widths of per-channel INT (each must be a per-layer bit width)")
     formats.add_argument("--prune-time-limit", type=float, required=True,
-                         help="seconds per problem for the N:M branch and bound")
+                         help="CPU seconds per problem for the N:M branch and bound")
     formats.add_argument("--quant-time-limit", type=float, required=True,
-                         help="seconds per problem for the quantization sphere decoder")
+                         help="CPU seconds per problem for the quantization sphere decoder")
     formats.add_argument("--damp", type=float, required=True,
                          help="GPTQ's and OBS's dampening of X^T X, times its mean diagonal (> 0)")
     formats.add_argument("--order", choices=["act", "natural"], required=True,

@@ -223,8 +223,8 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
         "Storage accounting": _storage(config, rows["sparsity"]),
         "Resource complexity": [
             ("calibration data", f"{section['calibration_images']} seeded random crops of {data}"),
-            ("solver limits", f"pruning B&B {limits['prune_exact']} s, sphere decoder {limits['quant_exact']} s, "
-                              f"SCIP {limits['mip']} s per problem"),
+            ("solver limits", f"pruning B&B {limits['prune_exact']} CPU-s, sphere decoder {limits['quant_exact']} "
+                              f"CPU-s, SCIP {limits['mip']} CPU-s per problem"),
             ("solver outcomes", f"pruning: {_status_words(rows, 'prune_status')}; quantization: "
                                 f"{_status_words(rows, 'quant_status')}; SDP bound: "
                                 f"{_status_words(rows, 'quant_sdp_status')}; SCIP: "
