@@ -241,7 +241,7 @@ def stem_check(config: dict) -> None:
     certified = sum(status == "optimal" for _, status, *_ in outcomes)
     missed = sorted({bits for bits, status, *_ in outcomes if status != "optimal"})
     routes = exact.info.get("routes", {})
-    print(f"\nstem conv (default run: {len(outcomes)} problems, n = {chunks[0]["R"].shape[1]}, {limit:g} CPU-s limit): "
+    print(f"\nstem conv (default run: {len(outcomes)} problems, n = {chunks[0]['R'].shape[1]}, {limit:g} CPU-s limit): "
           f"{certified} certified; exact search median {np.median([o[2] for o in outcomes]):.3f} s, max "
           f"{max(o[2] for o in outcomes):.2f} s wall; bound + heuristic + search median "
           f"{np.median([o[3] for o in outcomes]):.3f} CPU-s, max {max(o[3] for o in outcomes):.2f} CPU-s"
