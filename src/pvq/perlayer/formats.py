@@ -44,7 +44,7 @@ SOLVERS = {"prune": ("heuristic", "optimum", "obs", "wanda", "wanda_refit"),
 
 @dataclass(frozen=True)
 class FormatSettings:
-    """N:M patterns ("2:4", ...), per-channel INT bit widths, the exact solvers' time limits (s), and
+    """N:M patterns ("2:4", ...), per-channel INT bit widths, the exact solvers' time limits (CPU s), and
     GPTQ's and OBS's dampening and GPTQ's column order (pvq.perlayer.solve.OneShot)."""
 
     patterns: tuple[str, ...]

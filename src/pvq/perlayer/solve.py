@@ -24,8 +24,9 @@ from pvq.perlayer.artifacts import LAYER_PART
 
 @dataclass(frozen=True)
 class Limits:
-    """Solver budgets (seconds) and how much the MIP cross-check covers. No defaults: they live in
-    workflow/schemas/perlayer.schema.yaml only (``from_config`` takes them from the validated section)."""
+    """Solver budgets (CPU seconds, :mod:`pvq.bounds.clock`) and how much the MIP cross-check covers. No
+    defaults: they live in workflow/schemas/perlayer.schema.yaml only (``from_config`` takes them from the
+    validated section)."""
 
     prune_exact: float
     quant_exact: float
