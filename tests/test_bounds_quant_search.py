@@ -153,6 +153,42 @@ def test_lll_is_unimodular_and_reduced(seed):
     assert diag.max() / diag.min() < rdiag.max() / rdiag.min()  # flatter than before
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_a_reduction_without_swaps_enumerates_the_same_tree(seed):
+    """With equal pivots LLL never swaps, only size-reduces: Z is unit upper triangular, and the
+    lattice decoder's tree on R Z is the plain decoder's on R node for node (why the quantizer leaves
+    the lattice decoder out there)."""
+    rng = np.random.default_rng(seed)
+    n = 7
+    R = np.eye(n) + np.triu(rng.uniform(-3, 3, (n, n)), 1)
+    r = rng.uniform(-2, 2, n)
+    Z, Z_inv = lll_reduce(R)
+    assert not np.tril(Z, -1).any() and np.all(np.diag(Z) == 1) and np.abs(Z).max() > 1
+    nodes = []
+    for basis, inverse in ((np.eye(n), np.eye(n)), (Z, Z_inv)):
+        incumbent = quant_search.Incumbent(R.T @ R, r, np.round(r))
+        decoder = quant_search.Decoder("tree", [quant_search.Part(R @ basis, inverse @ r, 0.0)], basis, 3,
+                                       box=(np.full(n, -1e6), np.full(n, 1e6)))  # a box that never binds
+        assert quant_search.run([decoder], incumbent, clock.Deadline.after(LOADED))[1] == "optimal"
+        nodes.append((decoder.nodes, incumbent.value))
+    assert nodes[0][0] == nodes[1][0] > n
+    assert nodes[0][1] == pytest.approx(nodes[1][1], rel=1e-12)
+
+
+def test_the_lattice_decoder_runs_only_where_lll_swaps():
+    """Raw pixels: LLL swaps, and the lattice decoder is what certifies them. Orthogonal inputs: LLL
+    leaves the basis alone, and only the combined decoder runs; both still exact."""
+    for (X, w0), decoders in ((pixels(1, n=6), {"combined", "lattice"}),
+                              (instance(0, n=6, correlated=0.0), {"combined"})):
+        if decoders == {"combined"}:
+            X = np.linalg.qr(X)[0] * 3.0  # orthogonal columns of equal length
+        delta = np.max(np.abs(w0)) / 3.5
+        sdp = bounds.quant_sdp_bound(X, w0, delta, 3)
+        exact = bounds.solve_quant_exact(X, w0, delta, 3, relaxation=sdp, time_limit=LOADED)
+        assert set(exact.info["routes"]) == decoders
+        assert exact.status == "optimal" and exact.error == pytest.approx(brute_quant(X, w0, delta, 3), rel=1e-9)
+
+
 def test_lll_refuses_a_singular_basis():
     R = np.triu(np.ones((3, 3)))
     R[2, 2] = 0.0

@@ -332,7 +332,10 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
 
 def _decoder(route: str, s: _Shifted, batch: int, relaxation, X, w0):
     """The decoder of ``route`` on the shifted problem, or None where it does not apply (no
-    multipliers for 'dual' and 'combined', a numerically singular P for 'lattice')."""
+    multipliers for 'dual' and 'combined'; for 'lattice', a numerically singular P, or an LLL reduction
+    without a swap: Z is then unit upper triangular, so u_k = v_k + an integer fixed by the levels
+    above, and the reduced tree is plain's node for node, with the box only as a penalty where plain
+    clips to it. It would keep at least the nodes combined keeps, at a higher cost per node.)"""
     n = s.r.size
     if route in ("dual", "combined"):
         dual = _dual_part(s, relaxation, X, w0, None if route == "dual" else _vblast_order(s.P))
@@ -351,8 +354,8 @@ def _decoder(route: str, s: _Shifted, batch: int, relaxation, X, w0):
     if n < 2 or pivots.min() <= LATTICE_MIN_PIVOT * pivots.max():
         return None
     reduced = lll_reduce(R)
-    if reduced is None:
-        return None
+    if reduced is None or not np.tril(reduced[0], -1).any():
+        return None  # no swap (Z unit upper triangular): plain's tree, with the box as a mere penalty
     Z, Z_inv = perm @ reduced[0], reduced[1] @ perm.T
     R = _triangular_root(s.root @ Z)  # fresh factor of the reduced basis (exact Z, no drift)
     return quant_search.Decoder("lattice", [quant_search.Part(R, Z_inv @ s.r, 0.0)], Z, batch, box=(s.low, s.high))
