@@ -2,7 +2,7 @@
 
 Prints, measured in this one run, single-threaded BLAS (as the per-layer jobs run), in CPU seconds of the
 solving thread (the clock the solvers' limits count, :mod:`pvq.bounds.clock`: other processes on the
-machine stretch wall time, not these):
+machine stretch wall time, and these only a little):
 - the table of issue #19: per chunk size n, median CPU seconds of the certified pruning optimum
   (`solve_prune_exact`) at keep n/4, n/2, 3n/4, of the exact quantization optimum
   (`solve_quant_exact`, started from the Park & Boyd heuristic as the per-layer stage does) at
@@ -194,7 +194,7 @@ def table(problems: dict[int, list[dict]], limit: float, mip_limit: float) -> No
         finished = [a for a in agreement if a[0] == "optimal"]
         agree = [a for a in finished if a[1] == "optimal" and abs(a[2] - a[3]) <= 1e-6 * max(a[2], 1e-300)]
         print(f"\nSCIP at n = 32 ({mip_limit:g} CPU-s limit): finished {len(finished)} of {len(agreement)} "
-              f"(median {np.median([a[4] for a in agreement]):.1f} s); our optimum agrees on {len(agree)} of "
+              f"(median {np.median([a[4] for a in agreement]):.1f} CPU-s); our optimum agrees on {len(agree)} of "
               f"{len(finished)}")
 
 

@@ -1,8 +1,8 @@
 """The clock every exact search stops by: the CPU time of the thread that runs it, not the wall clock.
 
-The searches are single-threaded, so a limit in CPU seconds is the same amount of search whatever else
-the machine runs: a run certifies the same problems at load 0 and at load 10 (with wall-clock limits the
-stem conv's problems went from 42 of 42 certified to 36 of 42 on a busy machine). The thread's own time,
+The searches are single-threaded, so a limit in CPU seconds is about the same amount of search whatever
+else the machine runs (other processes cost it only a little, through shared caches). With wall-clock
+limits the stem conv's problems went from 42 of 42 certified to 36 of 42 on a busy machine. The thread's own time,
 not the process's: idle BLAS or OpenMP workers that spin after a parallel region, and other threads of
 the process, would otherwise spend the budget of a search that is asleep or waiting.
 """

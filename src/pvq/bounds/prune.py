@@ -217,8 +217,8 @@ def solve_prune_exact(X, w0, keep: int, time_limit: float = 60.0) -> BoundResult
     SINGLE_COLUMN_NODES nodes, which is enough for most problems up to n = 32; what it leaves
     unfinished goes to a best-first search on SDP bounds (:func:`pvq.bounds.prune_search.sdp_search`)
     when X has full column rank on its live columns (the SDP bound needs X^T X positive definite),
-    else the single-column search runs on to the time limit (``time_limit`` CPU seconds of this process,
-    :mod:`pvq.bounds.clock`, counted from the call). Status 'optimal' when a search
+    else the single-column search runs on to the time limit (``time_limit`` CPU seconds of the calling
+    thread, :mod:`pvq.bounds.clock`, counted from the call). Status 'optimal' when a search
     exhausts its tree (up to prune_search.PRUNE_RTOL and the rank tolerance RANK_RTOL), else
     'time_limit' with the smallest bound of the open nodes as lower_bound. info: nodes of each
     search, which finished.

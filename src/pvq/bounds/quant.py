@@ -300,12 +300,12 @@ def solve_quant_exact(X, w0, delta: float, bits: int, time_limit: float = 10.0,
     certified bound: ``relaxation``, a :func:`quant_sdp_bound` result of the same problem, solved here
     when missing), 'combined' (both bounds on one tree in plain's order, a node pruned by the larger) and
     'lattice' (LLL-reduced basis, where P is well determined). ``routes`` picks which run
-    (DEFAULT_ROUTES: 'combined', which prunes every node plain would, and 'lattice'; each alone is exact;
-    where none of them applies, 'plain' runs). The incumbent starts from ``upper`` (a feasible result,
-    e.g. :func:`quant_heuristic`) or round-to-nearest. Status 'optimal' when one decoder's enumeration
-    finishes (lower_bound = the optimum), else 'time_limit' after ``time_limit`` CPU seconds of this
-    process (:mod:`pvq.bounds.clock`) with the largest of the decoders' bounds (the smallest, over each
-    one's open nodes, of a node's largest partial sum).
+    (DEFAULT_ROUTES: 'combined', which prunes every node plain would, and 'lattice' where LLL swaps a
+    pair of columns; each alone is exact; where none of them applies, 'plain' runs). The incumbent
+    starts from ``upper`` (a feasible result, e.g. :func:`quant_heuristic`) or round-to-nearest. Status
+    'optimal' when one decoder's enumeration finishes (lower_bound = the optimum), else 'time_limit'
+    after ``time_limit`` CPU seconds of the calling thread (:mod:`pvq.bounds.clock`) with the largest
+    of the decoders' bounds (the smallest, over each one's open nodes, of a node's largest partial sum).
     """
     unknown = set(routes) - set(ROUTES)
     if unknown or not routes:
