@@ -201,7 +201,7 @@ def test_time_limit_is_reported_with_a_valid_bound():
 
 
 def test_a_busy_wall_clock_does_not_stop_the_exact_searches(monkeypatch):
-    """The limits count this process's CPU time: with the wall clock racing (another process holding the
+    """The limits count the solving thread's CPU time: with the wall clock racing (other processes holding the
     cores), every exact search still certifies its optimum within a 30 s limit."""
     X, w0 = instance(6, n=10, correlated=1.5)
     delta = np.max(np.abs(w0)) / 3.5
