@@ -56,6 +56,7 @@ from pvq.quantize import mse_optimal_scale
 LAYERS = ["_blocks.11._project_conv", "_blocks.15._expand_conv"]
 WHOLE_LAYER = "_blocks.15._expand_conv"
 QUANT_BITS = (2, 3, 4)
+KEEPS = ((4, "n/4"), (2, "n/2"), (4 / 3, "3n/4"))  # pruning keeps round(n / share) weights
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -139,7 +140,7 @@ def table(problems: dict[int, list[dict]], limit: float, mip_limit: float) -> No
     for n, picks in problems.items():
         row = {"n": n}
         obs_s, obs_exact_s, gptq_s, gptq_exact_s = [], [], [], []
-        for share, label in ((4, "n/4"), (2, "n/2"), (4 / 3, "3n/4")):
+        for share, label in KEEPS:
             keep = int(round(n / share))
             results, seconds = zip(*[timed(lambda: bounds.solve_prune_exact(p["R"], p["w0"], keep, time_limit=limit))
                                      for p in picks])
@@ -204,7 +205,7 @@ def stopped_searches(picks: list[dict], limit: float) -> None:
     search reports for Table 3 and Fig. 4)."""
     n = picks[0]["R"].shape[1]
     gaps, total = [], 0
-    for keep in (n // 4, n // 2, 3 * n // 4):
+    for keep in (int(round(n / share)) for share, _ in KEEPS):
         for p in picks:
             result = bounds.solve_prune_exact(p["R"], p["w0"], keep, time_limit=limit)
             total += 1
