@@ -12,6 +12,7 @@ from pvq.models.efficientnet_lite import efficientnet_lite
 from pvq.models.images import bundled_photos, evaluation_tensor, random_crops
 from pvq.perlayer.activations import capture_inputs, group_columns, unfold
 from pvq.perlayer.collect import Selection, layer_chunks
+from pvq.perlayer.crosscheck import scip_crosscheck
 from pvq.perlayer.solve import COLUMNS, keep_for_bits
 from pvq.perlayer.summary import METHODS, chunk_boxes, gap_db, table3, table6
 
@@ -210,6 +211,7 @@ def test_smoke_run_certifies_every_pruning_optimum(smoke_run):
     checked = table[table["prune_mip_status"] != "not_run"]
     assert len(checked) > 0 and (checked["prune_mip_status"] == "optimal").all()
     np.testing.assert_allclose(checked["prune_mip_snr_db"], checked["prune_opt_snr_db"], atol=1e-4)
+    assert scip_crosscheck(table).agree == len(checked)
     assert (table["prune_opt_snr_db"] >= table["prune_refit_snr_db"] - 1e-9).all()
     assert (table["prune_refit_snr_db"] >= table["prune_magnitude_snr_db"] - 1e-9).all()
     exact = table["quant_status"] == "optimal"
@@ -229,7 +231,8 @@ def test_smoke_run_certifies_every_pruning_optimum(smoke_run):
     assert set(summary["bits"]) == {2, 4, 8}
     for suffix in ("pdf", "png"):
         assert (smoke_run / "figures" / f"fig4_perlayer.{suffix}").stat().st_size > 1000
-    assert "SCIP" in (smoke_run / "cards" / "perlayer.md").read_text()
+    words = f"agrees with the branch and bound on {len(checked)} of the {len(checked)} problems it finished"
+    assert f"| SCIP cross-check | {words} |" in (smoke_run / "cards" / "perlayer.md").read_text()
     gaps = pd.read_csv(smoke_run / "tables" / "table6_gap_to_optimum.csv")
     assert len(gaps) == 3 * len(METHODS) and set(gaps["bits"]) == {2, 4, 8}
     assert (gaps["median_gap_db"].dropna() >= -1e-9).all() and (gaps["problems"] == 2).all()

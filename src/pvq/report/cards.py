@@ -25,6 +25,7 @@ import pandas as pd
 
 from pvq.artifacts import contract
 from pvq.finetune.artifacts import FP_RECORD, RUN
+from pvq.perlayer.crosscheck import scip_crosscheck
 from pvq.quantize import fit_scales, grid_limits
 
 Card = dict[str, list[tuple[str, str]]]
@@ -227,8 +228,8 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
                               f"CPU-s, SCIP {limits['mip']} CPU-s per problem"),
             ("solver outcomes", f"pruning: {_status_words(rows, 'prune_status')}; quantization: "
                                 f"{_status_words(rows, 'quant_status')}; SDP bound: "
-                                f"{_status_words(rows, 'quant_sdp_status')}; SCIP: "
-                                f"{_status_words(rows, 'prune_mip_status')} (per output channel and bit width)")],
+                                f"{_status_words(rows, 'quant_sdp_status')} (per output channel and bit width)"),
+            ("SCIP cross-check", scip_crosscheck(rows).words())],
         "Pretrained model": [("weights", "; ".join(weights_of(m) for m in rows["model"].unique()))],
         **_perlayer_formats(artifacts, order, damping),
     }
