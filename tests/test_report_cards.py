@@ -82,12 +82,12 @@ def test_zoo_card_states_the_enforced_exact_limit_and_the_weights(tmp_path):
     assert "| compared | 8 |" in other
 
 
-def perlayer_artifacts(tmp_path, status="optimal", chunks=2, model="efficientnet_lite0"):
+def perlayer_artifacts(tmp_path, status="optimal", chunks=2, model="efficientnet_lite0", channels=3):
     rows = [{"model": model, "layer": "_blocks.2._expand_conv", "chunk": c, "out_channel": o, "n": 32, "m": 6272,
              "bits": 4, "sparsity": 0.75, "prune_status": status, "quant_status": "optimal",
              "quant_sdp_status": "bound", "prune_mip_status": "not_run", "quant_gptq_seconds": 0.0004 + 1e-4 * o,
              "prune_obs_seconds": 0.0012}
-            for c in range(chunks) for o in range(3)]
+            for c in range(chunks) for o in range(channels)]
     return {"perlayer": [write_csv(tmp_path / "layer.csv", pd.DataFrame(rows), "perlayer")]}
 
 
@@ -96,14 +96,15 @@ def test_perlayer_card_follows_settings_and_artifacts(tmp_path):
     assert "_blocks.2._expand_conv: 2 chunks of 32 input features, 3 output channels each, 6,272 rows" in card
     assert "8 seeded random crops" in card and "china" in card and "grace_hopper" in card
     assert "pruning: 6 optimal" in card and weights_name("efficientnet_lite0") in card
+    assert "| SCIP cross-check | not run |" in card
     assert "GPTQ: rounding with error feedback through the inverse Hessian, act-order" in card
     assert "dampening 0.01 x mean(diag X^T X)" in card and "median 0.5 ms (GPTQ), 1.2 ms (OBS) per problem" in card
     other = quantization_card("perlayer",
                               config(perlayer={"calibration_images": 3, "time_limits": {"prune_exact": 7},
                                                "oneshot": {"damp": 0.1, "order": "natural"}}),
-                              perlayer_artifacts(tmp_path, status="time_limit", chunks=1))
+                              perlayer_artifacts(tmp_path, status="time_limit", chunks=1, channels=1))
     assert "3 seeded random crops" in other and "pruning B&B 7 CPU-s" in other
-    assert "1 chunk of 32" in other and "pruning: 3 time_limit" in other
+    assert "1 chunk of 32 input features, 1 output channel each" in other and "pruning: 1 time_limit" in other
     assert "GPTQ, natural order, dampening 0.1 x" in other and "act-order" not in other
 
 

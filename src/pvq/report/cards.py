@@ -190,8 +190,9 @@ def perlayer_card(config: dict[str, Any], artifacts: Artifacts) -> Card:
     layers = []
     for (model, layer), group in rows.groupby(["model", "layer"], sort=False):
         layers.append(f"{model} {layer}: {_count(group['chunk'].nunique(), 'chunk')} of "
-                      f"{group['n'].max()} input features, {group.groupby('chunk')['out_channel'].nunique().max()} "
-                      f"output channels each, {group['m'].max():,} rows of X")
+                      f"{group['n'].max()} input features, "
+                      f"{_count(group.groupby('chunk')['out_channel'].nunique().max(), 'output channel')} each, "
+                      f"{group['m'].max():,} rows of X")
     if config["imagenet_path"]:
         data = f"ImageNet training images under {config['imagenet_path']}"
     else:
