@@ -13,12 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pvq.perlayer.summary import error_from_snr
+
 # Relative slack on the errors: SCIP's default relative gap is 1e-4 and it stops there as 'optimal'.
 RTOL = 2e-4
-
-
-def _error(rows: pd.DataFrame, column: str) -> np.ndarray:
-    return rows["signal_energy"].to_numpy() / 10 ** (rows[column].to_numpy() / 10)
 
 
 @dataclass(frozen=True)
@@ -54,8 +52,8 @@ def scip_crosscheck(rows: pd.DataFrame) -> CrossCheck:
     if ran.empty:
         return CrossCheck(0, 0, 0, 0, float("nan"), 0, pd.DataFrame())
     usable = ran[ran["prune_mip_status"] != "failed"]
-    ours_low, ours_high = _error(usable, "prune_bound_snr_db"), _error(usable, "prune_opt_snr_db")
-    scip_low, scip_high = _error(usable, "prune_mip_bound_snr_db"), _error(usable, "prune_mip_snr_db")
+    ours_low, ours_high = error_from_snr(usable, "prune_bound_snr_db"), error_from_snr(usable, "prune_opt_snr_db")
+    scip_low, scip_high = error_from_snr(usable, "prune_mip_bound_snr_db"), error_from_snr(usable, "prune_mip_snr_db")
     slack = RTOL * np.maximum(ours_high, scip_high)
     overlap = np.maximum(ours_low, scip_low) <= np.minimum(ours_high, scip_high) + slack
     finished = (usable["prune_mip_status"] == "optimal").to_numpy()

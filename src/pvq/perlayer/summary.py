@@ -23,7 +23,8 @@ MARKS = {"quant_gptq_db": "quant_gptq_snr_db", "prune_obs_db": "prune_obs_snr_db
          "prune_wanda_db": "prune_wanda_snr_db", "prune_wanda_refit_db": "prune_wanda_refit_snr_db"}
 
 
-def _error(rows: pd.DataFrame, column: str) -> np.ndarray:
+def error_from_snr(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """Errors ||X (w - w0)||^2 back from an SNR column (dB) and the rows' signal energy: inf dB gives 0."""
     return rows["signal_energy"].to_numpy() / 10 ** (rows[column].to_numpy() / 10)
 
 
@@ -33,17 +34,17 @@ def chunk_boxes(rows: pd.DataFrame) -> pd.DataFrame:
     SNRs of the one-shot methods (MARKS)."""
     rows = rows.copy()
     exact = rows["quant_status"] == "optimal"
-    bound = np.maximum(_error(rows, "quant_sdp_bound_snr_db"), _error(rows, "quant_exact_bound_snr_db"))
-    rows["quant_best_error"] = np.where(exact, _error(rows, "quant_exact_snr_db"), np.maximum(bound, 0.0))
-    rows["prune_best_error"] = np.where(rows["prune_status"] == "optimal", _error(rows, "prune_opt_snr_db"),
-                                        _error(rows, "prune_bound_snr_db"))
-    rows["quant_heuristic_error"] = _error(rows, "quant_heuristic_snr_db")
-    rows["prune_heuristic_error"] = _error(rows, "prune_refit_snr_db")
+    bound = np.maximum(error_from_snr(rows, "quant_sdp_bound_snr_db"), error_from_snr(rows, "quant_exact_bound_snr_db"))
+    rows["quant_best_error"] = np.where(exact, error_from_snr(rows, "quant_exact_snr_db"), np.maximum(bound, 0.0))
+    rows["prune_best_error"] = np.where(rows["prune_status"] == "optimal", error_from_snr(rows, "prune_opt_snr_db"),
+                                        error_from_snr(rows, "prune_bound_snr_db"))
+    rows["quant_heuristic_error"] = error_from_snr(rows, "quant_heuristic_snr_db")
+    rows["prune_heuristic_error"] = error_from_snr(rows, "prune_refit_snr_db")
     rows["prune_certified"] = rows["prune_status"] == "optimal"
     rows["quant_exact"] = exact
     rows["quant_bound_ok"] = rows["quant_sdp_status"] != "failed"
     for mark, column in MARKS.items():
-        rows[mark] = _error(rows, column)
+        rows[mark] = error_from_snr(rows, column)
     grouped = rows.groupby(KEYS, sort=True)
     boxes = grouped.agg(n=("n", "max"), channels=("out_channel", "nunique"),
                         sparsity=("sparsity", "first"), signal=("signal_energy", "sum"),
@@ -112,7 +113,7 @@ def gap_summary(gaps: np.ndarray) -> dict:
 def verdicts(rows: pd.DataFrame, keys: list[str], quant_snr: str, prune_snr: str) -> pd.Series:
     """Per group of ``keys`` (a chunk): 'quant', 'prune' or 'tie' by the chunk SNRs (errors summed over
     its output channels) in the per-row SNR columns ``quant_snr`` and ``prune_snr``."""
-    errors = rows[keys].assign(quant=_error(rows, quant_snr), prune=_error(rows, prune_snr))
+    errors = rows[keys].assign(quant=error_from_snr(rows, quant_snr), prune=error_from_snr(rows, prune_snr))
     chunks = errors.groupby(keys, sort=True)[["quant", "prune"]].sum()
     return pd.Series(np.select([chunks["quant"] < chunks["prune"], chunks["prune"] < chunks["quant"]],
                                ["quant", "prune"], "tie"), index=chunks.index)
@@ -163,12 +164,12 @@ def _format_chunks(formats: pd.DataFrame) -> pd.DataFrame:
     optimum = by_solver["optimum"].loc[heuristic.index]
     certified = optimum["status"] == "optimal"
     frame = pd.DataFrame({
-        "signal": heuristic["signal_energy"], "low": _error(heuristic, "snr_db"),
-        "high": np.where(certified, _error(optimum, "snr_db"), _error(optimum, "bound_snr_db")),
+        "signal": heuristic["signal_energy"], "low": error_from_snr(heuristic, "snr_db"),
+        "high": np.where(certified, error_from_snr(optimum, "snr_db"), error_from_snr(optimum, "bound_snr_db")),
         "certified": certified, "bits_per_weight": heuristic["bits_per_weight"]}, index=heuristic.index)
     for solver, mark in FORMAT_MARKS.items():
         mine = by_solver.get(solver, heuristic.iloc[:0])
-        frame[mark] = pd.Series(_error(mine, "snr_db"), index=mine.index).reindex(heuristic.index)
+        frame[mark] = pd.Series(error_from_snr(mine, "snr_db"), index=mine.index).reindex(heuristic.index)
     grouped = frame.groupby(keys, sort=True)
     chunks = grouped.agg(signal=("signal", "sum"), low=("low", "sum"), high=("high", "sum"),
                          certified=("certified", "all"), bits_per_weight=("bits_per_weight", "first"))
