@@ -222,6 +222,9 @@ def stem_check(config: dict) -> None:
     section = config["perlayer"]
     layers = section["models"]["efficientnet_lite0"]
     name = "_conv_stem"
+    if name not in layers:
+        print(f"\nstem conv: not among this config's per-layer layers ({', '.join(layers)}); no check")
+        return
     modules, inputs = layer_inputs([name], section["calibration_images"], config["seed"])
     selection = Selection(section["chunk_features"], section["chunks"], section["out_channels"], config["seed"])
     chunks = layer_chunks(modules[name], inputs[name], selection, seed_offset=layers.index(name))
