@@ -91,3 +91,11 @@ def test_brackets_that_do_not_overlap_are_named():
 def test_no_scip_rows_say_not_run(rows):
     check = scip_crosscheck(rows)
     assert check.words() == "not run" and check.conflicts.empty and np.isnan(check.stopped_gap)
+
+
+def test_a_damaged_row_is_named_not_passed():
+    """A row SCIP ran on without an SNR (a damaged or hand-edited CSV) cannot be checked: it is named."""
+    rows = pd.DataFrame([row(10.0, (2.0, 2.0), (np.nan, np.nan), channel=3)])
+    check = scip_crosscheck(rows)
+    assert list(check.conflicts["out_channel"]) == [3] and check.agree == 0
+    assert "DISAGREES on 1" in check.words()

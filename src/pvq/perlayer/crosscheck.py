@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pvq.bounds.prune import MIP_RTOL
 from pvq.perlayer.summary import error_from_snr
 
-# Relative slack on the errors: SCIP's default relative gap is 1e-4 and it stops there as 'optimal'.
-RTOL = 2e-4
+# Relative slack on the errors: solve_prune_mip accepts SCIP's answer as 'optimal' up to MIP_RTOL of the
+# objective scale between its dual bound and the refit error (SCIP's feasibility tolerance); twice that.
+RTOL = 2 * MIP_RTOL
 
 
 @dataclass(frozen=True)
